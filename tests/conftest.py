@@ -1,0 +1,97 @@
+"""Shared fixtures. Blender writes into BLENDER_USER_RESOURCES, so it points at a temp folder before
+anything imports ``bpy``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+_USER_RESOURCES = tempfile.mkdtemp(prefix="pocket_mocap_blender_user_")
+os.environ["BLENDER_USER_RESOURCES"] = _USER_RESOURCES
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def this_platform() -> str:
+    machine = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
+    system = {"linux": "linux", "darwin": "macos", "windows": "windows"}[platform.system().lower()]
+    return f"{system}-{machine}"
+
+
+def write_test_video(path: Path, frames: int = 40, size: tuple[int, int] = (64, 48), fps: float = 24.0) -> Path:
+    """A small MJPEG AVI whose frame i has brightness 4*i (so decoded order can be checked)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    for index in range(frames):
+        writer.write(np.full((size[1], size[0], 3), (4 * index) % 256, np.uint8))
+    writer.release()
+    return path
+
+
+def write_test_photo(path: Path, size: tuple[int, int] = (40, 30)) -> Path:
+    import cv2
+    import numpy as np
+
+    image = np.zeros((size[1], size[0], 3), np.uint8)
+    image[:, : size[0] // 2] = (0, 0, 255)
+    ok, encoded = cv2.imencode(path.suffix, image)
+    assert ok
+    encoded.tofile(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def addon():
+    """The add-on, enabled in Blender: from the source tree (a LOCAL extension repository) by
+    default, or installed from the built zip when POCKET_MOCAP_ADDON_SOURCE=zip."""
+    import importlib
+
+    import bpy
+
+    if os.environ.get("POCKET_MOCAP_ADDON_SOURCE", "source") == "zip":
+        module = _install_zip(bpy)
+    else:
+        module = _enable_source(bpy)
+    assert module in bpy.context.preferences.addons, f"{module} did not enable"
+    yield importlib.import_module(module)
+    bpy.ops.preferences.addon_disable(module=module)  # bpy hangs at exit with classes still registered
+
+
+def _install_zip(bpy) -> str:
+    from build_zip import build
+
+    out = Path(tempfile.mkdtemp(prefix="pocket_mocap_zip_"))
+    (zip_path,) = build([this_platform()], output_dir=out)
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
+                                                      enable_on_install=True)
+    assert result == {"FINISHED"}
+    shutil.rmtree(out, ignore_errors=True)
+    return "bl_ext.user_default.pocket_mocap"
+
+
+def _enable_source(bpy) -> str:
+    repo_dir = Path(tempfile.mkdtemp(prefix="pocket_mocap_repo_"))
+    (repo_dir / "pocket_mocap").symlink_to(ROOT, target_is_directory=True)
+    bpy.ops.preferences.extension_repo_add(name="Pocket Mocap source", type="LOCAL", use_custom_directory=True,
+                                           custom_directory=str(repo_dir))
+    repo = next(r for r in bpy.context.preferences.extensions.repos if Path(r.directory) == repo_dir)
+    module = f"bl_ext.{repo.module}.pocket_mocap"
+    bpy.ops.preferences.addon_enable(module=module)
+    return module
+
+
+@pytest.fixture
+def media_dir(tmp_path: Path) -> Path:
+    """A folder whose name has a space and non-ASCII letters, as users' folders do."""
+    folder = tmp_path / "my clips é ü"
+    folder.mkdir()
+    return folder
