@@ -3,7 +3,15 @@
 import bpy
 
 from ..core import catalog
+from . import jobs
 from .settings import body_model_choices
+
+
+def _no_job_running(cls, _context) -> bool:
+    if jobs.active_job() is not None:
+        cls.poll_message_set("Wait for the running job to finish, or cancel it.")
+        return False
+    return True
 
 
 class POCKETMOCAP_OT_choose_estimator(bpy.types.Operator):
@@ -14,6 +22,8 @@ class POCKETMOCAP_OT_choose_estimator(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO", "INTERNAL"}
 
     name: bpy.props.StringProperty()
+
+    poll = classmethod(_no_job_running)
 
     def execute(self, context):
         choice = catalog.find(catalog.estimators(), self.name)
@@ -32,6 +42,8 @@ class POCKETMOCAP_OT_choose_body_model(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO", "INTERNAL"}
 
     name: bpy.props.StringProperty()
+
+    poll = classmethod(_no_job_running)
 
     def execute(self, context):
         choice = catalog.find(body_model_choices(context), self.name)

@@ -132,6 +132,13 @@ class POCKETMOCAP_OT_watch_job(bpy.types.Operator):
 
     _timer = None
 
+    @classmethod
+    def poll(cls, context):
+        if jobs.active_job() is None:
+            cls.poll_message_set("No job is running.")
+            return False
+        return True
+
     def invoke(self, context, event):
         self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
         context.window_manager.modal_handler_add(self)
