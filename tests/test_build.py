@@ -78,10 +78,8 @@ def test_unknown_platform_is_refused():
         build_zip.build(["amiga-68k"])
 
 
-def test_build_command_exits_non_zero_with_one_sentence(source_copy, capsys, monkeypatch):
-    monkeypatch.setattr(manifest_tools, "ROOT", source_copy)
-    monkeypatch.setattr(build_zip, "ROOT", source_copy)
-    assert build_zip.main(["--platform", "windows-x64"]) == 1
+def test_build_command_exits_non_zero_with_one_sentence(source_copy, capsys):
+    assert build_zip.main(["--platform", "windows-x64", "--source-dir", str(source_copy)]) == 1
     assert capsys.readouterr().err.startswith("error: ")
 
 

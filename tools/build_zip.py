@@ -107,11 +107,12 @@ def build(platforms: list[str] | None = None, source_dir: Path = ROOT, output_di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platform", action="append", help="a Blender platform, e.g. linux-x64 (repeatable)")
+    parser.add_argument("--source-dir", type=Path, default=ROOT, help="the extension's sources (default: here)")
     parser.add_argument("--output-dir", type=Path)
     parser.add_argument("--fetch", action="store_true", help="download missing wheels first")
     args = parser.parse_args(argv)
     try:
-        zips = build(args.platform, output_dir=args.output_dir, fetch_missing=args.fetch)
+        zips = build(args.platform, source_dir=args.source_dir, output_dir=args.output_dir, fetch_missing=args.fetch)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
