@@ -13,10 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BodyModelError
-
-VERTEX_COUNTS = {"smpl": 6890, "smplx": 10475}
-LABELS = {"smpl": "SMPL", "smplx": "SMPL-X"}
-REQUIRED_ARRAYS = ("v_template", "shapedirs", "J_regressor", "weights", "kintree_table", "f")
+from .model import LABELS, REQUIRED, VERTEX_COUNTS
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ def _check_npz(family: str, path: Path) -> BodyFileCheck:
     try:
         with np.load(path, allow_pickle=False) as data:
             names = set(data.files)
-            missing = [name for name in REQUIRED_ARRAYS if name not in names]
+            missing = [name for name in REQUIRED if name not in names]
             if missing:
                 raise BodyModelError(f'"{path.name}" is not a {label} model: it lacks {", ".join(missing)}.')
             vertices = data["v_template"].shape[0]
