@@ -8,31 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def axis_angle_to_matrix(rotvecs: np.ndarray) -> np.ndarray:
-    """Rodrigues. ``rotvecs: (..., 3)`` radians -> ``(..., 3, 3)`` rotation matrices.
-
-    R = I + a K + b K² with K the skew matrix of the (unnormalised) vector, a = sin θ / θ and
-    b = (1 - cos θ) / θ²; series for tiny angles keep it exact near zero.
-    """
-    theta = np.linalg.norm(rotvecs, axis=-1)[..., None, None]
-    tiny = theta < 1e-4
-    safe = np.where(tiny, 1.0, theta)
-    a = np.where(tiny, 1 - theta**2 / 6, np.sin(safe) / safe)
-    b = np.where(tiny, 0.5 - theta**2 / 24, (1 - np.cos(safe)) / safe**2)
-    x, y, z = rotvecs[..., 0], rotvecs[..., 1], rotvecs[..., 2]
-    zero = np.zeros_like(x)
-    skew = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(*rotvecs.shape[:-1], 3, 3)
-    return (np.eye(3, dtype=rotvecs.dtype) + a * skew + b * (skew @ skew)).astype(rotvecs.dtype)
-
-
-def matrix_to_axis_angle(matrices: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`axis_angle_to_matrix`: ``(..., 3, 3)`` -> ``(..., 3)``, angles in [0, pi]."""
-    from scipy.spatial.transform import Rotation
-
-    flat = matrices.reshape(-1, 3, 3).astype(np.float64)
-    return Rotation.from_matrix(flat).as_rotvec().reshape(*matrices.shape[:-2], 3).astype(matrices.dtype)
-
-
 def blend_shapes(coefficients: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """``coefficients: (F, B)``, ``directions: (V, 3, B)`` -> offsets ``(F, V, 3)``."""
     return np.einsum("fb,vcb->fvc", coefficients, directions)

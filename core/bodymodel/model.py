@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BodyModelError
+from ..rotations import axis_angle_to_matrix
 from . import lbs
 from .joints import JOINT_NAMES, PARENTS
 from .unpickle import load_model_pickle
@@ -57,9 +58,13 @@ class BodyModel:
     def num_betas(self) -> int:
         return self.shapedirs.shape[2]
 
-    def rest_joints(self, betas: np.ndarray | None = None) -> np.ndarray:
-        """Joints of the shaped body at rest: ``betas: (B',)`` (B' <= B) -> ``(J, 3)``."""
-        shaped = self.shaped_vertices(betas)
+    def rest_joints(self, betas: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
+        """Joints of the shaped body at rest: ``betas: (B',)`` (B' <= B), ``expression: (E',)`` -> ``(J, 3)``.
+
+        Expression moves the regressed joints a little (as in SMPL-X); a rig's bones keep the
+        expression they were built with.
+        """
+        shaped = self.shaped_vertices(betas, expression)
         return lbs.regress_joints(self.J_regressor, shaped[None])[0]
 
     def shaped_vertices(self, betas: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
@@ -89,7 +94,7 @@ class BodyModel:
             rest += lbs.blend_shapes(np.broadcast_to(expression[:, :count], (frames, count)),
                                      self.exprdirs[:, :, :count])
         joints = lbs.regress_joints(self.J_regressor, rest)
-        rotations = lbs.axis_angle_to_matrix(poses)
+        rotations = axis_angle_to_matrix(poses)
         if pose_correctives and self.posedirs is not None:
             rest += (lbs.pose_feature(rotations) @ self.posedirs).reshape(rest.shape)
         world = lbs.world_transforms(rotations, joints, self.parents)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from support.bodyfiles import random_model_arrays, write_npz, write_pickle
 
-from pocket_mocap.core.bodymodel import lbs
+from pocket_mocap.core import rotations
 from pocket_mocap.core.bodymodel.model import load_body_model
 from pocket_mocap.core.errors import BodyModelError
 
@@ -72,14 +72,28 @@ def test_zero_pose_gives_the_template():
     assert np.abs(out.vertices - arrays["v_template"]).max() < 1e-6
 
 
-def test_axis_angle_round_trip():
+def test_rotation_conversions_round_trip():
     rng = np.random.default_rng(0)
-    directions = rng.normal(size=(200, 3))
-    rotvecs = directions / np.linalg.norm(directions, axis=1, keepdims=True) * rng.uniform(0, 3.1, (200, 1))
-    rotvecs[:3] = [[0, 0, 0], [1e-7, 0, 0], [0, 2e-5, -1e-5]]  # at and near zero
-    matrices = lbs.axis_angle_to_matrix(rotvecs)
-    assert np.allclose(matrices @ np.swapaxes(matrices, -1, -2), np.eye(3), atol=1e-9)
-    assert np.abs(lbs.matrix_to_axis_angle(matrices) - rotvecs).max() < 1e-7
+    directions = rng.normal(size=(400, 3))
+    rotvecs = directions / np.linalg.norm(directions, axis=1, keepdims=True) * rng.uniform(0, 3.14, (400, 1))
+    rotvecs[:4] = [[0, 0, 0], [1e-7, 0, 0], [0, 2e-5, -1e-5], [np.pi - 1e-6, 0, 0]]  # at zero, near zero, near pi
+    matrices = rotations.axis_angle_to_matrix(rotvecs)
+    assert np.allclose(matrices @ np.swapaxes(matrices, -1, -2), np.eye(3), atol=1e-12)
+    assert np.abs(rotations.matrix_to_axis_angle(matrices) - rotvecs).max() < 1e-6
+    quats = rotations.axis_angle_to_quaternion(rotvecs)
+    assert np.allclose(np.linalg.norm(quats, axis=1), 1)
+    assert np.abs(rotations.quaternion_to_axis_angle(-quats) - rotvecs).max() < 1e-9
+    assert np.abs(rotations.matrix_to_quaternion(matrices) - quats).max() < 1e-6
+    from scipy.spatial.transform import Rotation  # independent reference, (x, y, z, w) order
+
+    assert np.allclose(Rotation.from_rotvec(rotvecs).as_matrix(), matrices, atol=1e-12)
+
+
+def test_continuous_quaternions_take_the_short_way():
+    quats = rotations.axis_angle_to_quaternion(np.linspace([0, 0, 3.0], [0, 0, 3.3], 5))
+    quats[2:] *= -1
+    smooth = rotations.continuous_quaternions(quats[:, None])[:, 0]
+    assert np.all(np.sum(smooth[1:] * smooth[:-1], axis=1) > 0)
 
 
 def test_chumpy_and_sparse_pickles_load_without_chumpy(tmp_path, monkeypatch):

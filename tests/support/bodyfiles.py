@@ -10,6 +10,15 @@ import numpy as np
 from pocket_mocap.core.bodymodel.joints import PARENTS
 
 
+def grid_faces(vertices: int) -> np.ndarray:
+    """Triangles of a rows x cols lattice of ``vertices`` points: a valid mesh of any size."""
+    rows = max(d for d in range(1, int(vertices**0.5) + 1) if vertices % d == 0)
+    cols = vertices // rows
+    index = np.arange(vertices).reshape(rows, cols)
+    a, b, c, d = index[:-1, :-1], index[:-1, 1:], index[1:, :-1], index[1:, 1:]
+    return np.concatenate([np.stack([a, b, d], -1).reshape(-1, 3), np.stack([a, d, c], -1).reshape(-1, 3)])
+
+
 def random_model_arrays(family: str, vertices: int | None = None, seed: int = 0, shape_dirs: int = 10,
                         expression_dirs: int = 10) -> dict:
     """Arrays with the keys and shapes of SMPL (``family="smpl"``) or SMPL-X model files."""
@@ -29,7 +38,7 @@ def random_model_arrays(family: str, vertices: int | None = None, seed: int = 0,
     kintree = np.array([[4294967295 if p < 0 else p for p in parents], list(range(joints))], np.int64)
     total = shape_dirs + (expression_dirs if family == "smplx" else 0)
     arrays = {
-        "v_template": v_template, "f": rng.integers(0, vertices, (2 * vertices, 3)).astype(np.uint32),
+        "v_template": v_template, "f": grid_faces(vertices).astype(np.uint32),
         "shapedirs": rng.normal(0, 0.01, (vertices, 3, total)),
         "posedirs": rng.normal(0, 0.002, (vertices, 3, 9 * (joints - 1))),
         "J_regressor": regressor, "weights": weights, "kintree_table": kintree,
