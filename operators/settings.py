@@ -11,6 +11,7 @@ INPUT_KINDS = (
     ("VIDEO", "Video", "A video of a person: becomes an animated rig"),
     ("FOLDER", "Folder", "Every photo and video in a folder, one result each"),
 )
+GENDERS = (("neutral", "Neutral", ""), ("female", "Female", ""), ("male", "Male", ""))
 EXPORT_PRESETS = (
     ("BLENDER", "Blender", "Metres, Y up, for re-import into Blender"),
     ("UNITY", "Unity", "Unit scale applied for Unity's humanoid importer"),
@@ -28,6 +29,16 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
     estimator: bpy.props.StringProperty(name="Estimator", default="keypoints")
     body_model: bpy.props.StringProperty(name="Body model", default="open")
     export_preset: bpy.props.EnumProperty(name="Preset", items=EXPORT_PRESETS, default="BLENDER")
+    gender: bpy.props.EnumProperty(name="Gender", items=GENDERS, default="neutral",
+                                   description="Which of your SMPL/SMPL-X files to use (found next to the one set "
+                                               "in the preferences); the open body has one, neutral, form")
+    betas: bpy.props.FloatVectorProperty(name="Shape", size=10, soft_min=-3.0, soft_max=3.0,
+                                         description="Body shape coefficients of the body model")
+    pose_correctives: bpy.props.BoolProperty(
+        name="Pose correctives", default=False,
+        description="Add the model's pose-corrective shape keys, driven by the bones (slower to build)")
+    lowres: bpy.props.BoolProperty(name="Low resolution", default=False,
+                                   description="Use the open body's 1,229-vertex variant (open body only)")
 
     def input_path(self) -> str:
         """The path of the chosen input kind, made absolute (Blender paths may start with //)."""
@@ -68,3 +79,10 @@ def body_model_choices(context: bpy.types.Context) -> list:
 
     prefs = preferences(context)
     return catalog.body_models(prefs.smpl_path if prefs else "", prefs.smplx_path if prefs else "")
+
+
+def user_model_path(context: bpy.types.Context, name: str) -> str:
+    """The preference's file for body model ``name`` ("smpl"/"smplx"), absolute; "" when unset."""
+    prefs = preferences(context)
+    raw = getattr(prefs, f"{name}_path", "") if prefs is not None and name in ("smpl", "smplx") else ""
+    return bpy.path.abspath(raw) if raw else ""

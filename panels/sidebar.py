@@ -82,6 +82,23 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
             layout.label(text=choice.reason, icon="ERROR")
 
 
+class POCKETMOCAP_PT_body(SidebarPanel, bpy.types.Panel):
+    bl_label = "Body"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.pocket_mocap
+        layout = self.layout
+        layout.prop(settings, "gender")
+        layout.prop(settings, "pose_correctives")
+        if settings.body_model == "open":
+            layout.prop(settings, "lowres")
+        column = layout.column(align=True)
+        column.prop(settings, "betas")
+        layout.operator("pocket_mocap.add_body", icon="OUTLINER_OB_ARMATURE")
+        layout.operator("pocket_mocap.import_motion", icon="IMPORT")
+
+
 class POCKETMOCAP_PT_export(SidebarPanel, bpy.types.Panel):
     bl_label = "Export"
     bl_options = {"DEFAULT_CLOSED"}
@@ -90,7 +107,8 @@ class POCKETMOCAP_PT_export(SidebarPanel, bpy.types.Panel):
         layout = self.layout
         layout.prop(context.scene.pocket_mocap, "export_preset")
         layout.operator("pocket_mocap.export_fbx", icon="EXPORT")
+        layout.operator("pocket_mocap.export_motion", icon="EXPORT")
 
 
 CLASSES = (POCKETMOCAP_MT_estimators, POCKETMOCAP_MT_body_models, POCKETMOCAP_PT_input,
-           POCKETMOCAP_PT_reconstruct, POCKETMOCAP_PT_export)
+           POCKETMOCAP_PT_reconstruct, POCKETMOCAP_PT_body, POCKETMOCAP_PT_export)

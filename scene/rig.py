@@ -59,11 +59,11 @@ def build_rig(context: bpy.types.Context, model: BodyModel, betas: np.ndarray | 
     joints = model.rest_joints(betas, expression)
     rig = _create_armature(context, name, model, joints, options.up_axis)
     body = _create_mesh(context, name, model, rig)
-    _add_shape_keys(body, model, betas, expression, options)
+    expression_keys = _add_shape_keys(body, model, betas, expression, options)
     if options.pose_correctives and model.posedirs is not None:
         add_pose_correctives(body, rig, model)
     rig[PROPERTY] = {"family": model.family, "model": model.name, "betas": [float(b) for b in betas],
-                     "up_axis": options.up_axis}
+                     "up_axis": options.up_axis, "expression_keys": expression_keys}
     return rig
 
 
@@ -121,7 +121,8 @@ def _add_vertex_groups(body: bpy.types.Object, model: BodyModel) -> None:
         groups[joint].add((vertex,), float(model.weights[vertex, joint]), "REPLACE")
 
 
-def _add_shape_keys(body, model: BodyModel, betas: np.ndarray, expression, options: RigOptions) -> None:
+def _add_shape_keys(body, model: BodyModel, betas: np.ndarray, expression, options: RigOptions) -> list[str]:
+    """Basis, ``Shape000…`` and the expression keys; returns the expression keys' names."""
     body.shape_key_add(name="Basis", from_mix=False)
     base = model.v_template
     count = min(options.num_betas, model.num_betas)
@@ -135,6 +136,7 @@ def _add_shape_keys(body, model: BodyModel, betas: np.ndarray, expression, optio
         value = float(expression[index]) if index < len(expression) else 0.0
         limits = (0.0, 1.0) if arkit else (-10.0, 10.0)
         _new_key(body, model.expression_names[index], base + model.exprdirs[:, :, index], value, limits)
+    return list(model.expression_names[:count])
 
 
 def _new_key(body, name: str, coordinates: np.ndarray, value: float, limits: tuple) -> bpy.types.ShapeKey:
