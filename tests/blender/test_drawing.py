@@ -67,7 +67,11 @@ def test_sidebar_panels_show_inputs_choices_buttons_and_export(addon):
     assert any(r[:2] == ("operator", "pocket_mocap.cancel_job") for r in record)
     assert any(r[0] == "label" and "Not in this build yet" in r[1] for r in record)
     record = draw(bpy.types.POCKETMOCAP_PT_export, context)
-    assert ("prop", "export_preset") in record and record[-1][1] == "pocket_mocap.export_fbx"
+    assert ("prop", "export_preset") in record
+    assert [r[1] for r in record if r[0] == "operator"] == ["pocket_mocap.export_fbx", "pocket_mocap.export_motion"]
+    record = draw(bpy.types.POCKETMOCAP_PT_body, context)
+    assert [r[1] for r in record if r[0] == "operator"] == ["pocket_mocap.add_body", "pocket_mocap.import_motion"]
+    assert ("prop", "betas") in record and ("prop", "gender") in record
 
 
 def test_menus_grey_out_what_cannot_run_and_say_why(addon):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from support.bodyfiles import random_model_arrays, write_npz
 
 pytestmark = pytest.mark.blender
