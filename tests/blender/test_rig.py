@@ -64,6 +64,28 @@ def test_evaluated_mesh_equals_forward_model(modules, family, correctives):
             assert np.abs(blender - numpy).max() <= TOLERANCE_M
 
 
+@pytest.mark.parametrize("family, lowres", [("smpl", False), ("smplx", False), ("smplx", True)])
+def test_open_body_rig_equals_forward_model(addon, modules, family, lowres):
+    from importlib import import_module
+
+    library = import_module(f"{addon.__name__}.core.bodymodel.library")
+    model = library.load_body("open", family, lowres=lowres)
+    rig_module = modules["rig"]
+    rng = np.random.default_rng(2)
+    betas = rng.normal(0, 1.5, 10).astype(np.float32)
+    expression = rng.uniform(0, 1, 52).astype(np.float32) if family == "smplx" else None
+    rig = rig_module.build_rig(bpy.context, model, betas, expression, name="open")
+    body = rig_module.rig_mesh(rig)
+    if family == "smplx":
+        assert body.data.shape_keys.key_blocks["jawOpen"].slider_max == 1.0
+    for _ in range(2):
+        poses = rng.normal(0, 0.4, len(model.parents) * 3).astype(np.float32)
+        trans = rng.normal(0, 1, 3).astype(np.float32)
+        rig_module.pose_rig(rig, poses, trans)
+        numpy = model.pose(poses[None], betas, trans[None], None if expression is None else expression[None])
+        assert np.abs(rig_module.evaluated_vertices(bpy.context, body) - numpy.vertices[0]).max() <= TOLERANCE_M
+
+
 def test_rig_layout(modules):
     model = random_model(modules, "smplx", vertices=1000)
     rig = modules["rig"].build_rig(bpy.context, model, np.ones(3), name="layout",
