@@ -165,3 +165,20 @@ def test_truncated_pickle_is_explained(tmp_path):
     path.write_bytes(path.read_bytes()[:5000])
     with pytest.raises(BodyModelError, match="damaged or truncated"):
         load_body_model(path, "smpl")
+
+
+def test_hand_pca_matches_smplx_package(tmp_path):
+    arrays = random_model_arrays("smplx", seed=9)
+    (tmp_path / "smplx").mkdir()
+    path = write_npz(tmp_path / "smplx" / "SMPLX_NEUTRAL.npz", arrays)
+    reference = smplx.create(str(tmp_path), model_type="smplx", gender="neutral", ext="npz", num_betas=10,
+                             use_pca=True, num_pca_comps=6, flat_hand_mean=False, num_expression_coeffs=10)
+    model = load_body_model(path, "smplx")
+    rng = np.random.default_rng(1)
+    left, right = rng.normal(0, 1, (1, 6)).astype(np.float32), rng.normal(0, 1, (1, 6)).astype(np.float32)
+    poses = np.zeros((1, 55, 3), np.float32)
+    poses[:, 25:] = model.hand_pose_from_pca(left, right)
+    with torch.no_grad():
+        out = reference(left_hand_pose=torch.tensor(left), right_hand_pose=torch.tensor(right))
+    ours = model.pose(poses.reshape(1, -1))
+    assert np.abs(ours.vertices[0] - out.vertices[0].numpy()).max() <= 1e-5
