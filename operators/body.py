@@ -13,6 +13,7 @@ from ..core.errors import PocketMocapError
 from ..core.motion import Motion, convert_layout, read_motion, write_motion
 from ..scene.animation import bake_animation, read_animation
 from ..scene.rig import PROPERTY, RigOptions, build_rig
+from .checks import object_mode, poll_with
 from .settings import body_model_choices, user_model_path
 
 UP_AXES = (("Z", "Z up", "AMASS and most motion capture"), ("Y", "Y up", "SMPL's own frame, Pocket Mocap results"))
@@ -39,13 +40,7 @@ def _load(context: bpy.types.Context, family: str):
 
 
 def _poll_body(cls, context) -> bool:
-    if context.mode != "OBJECT":
-        cls.poll_message_set("Switch to Object Mode first.")
-        return False
-    if problem := _body_problem(context):
-        cls.poll_message_set(problem)
-        return False
-    return True
+    return poll_with(cls, context, object_mode, _body_problem)
 
 
 def _select_only(context: bpy.types.Context, obj: bpy.types.Object) -> None:

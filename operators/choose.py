@@ -3,15 +3,12 @@
 import bpy
 
 from ..core import catalog
-from . import jobs
+from .checks import no_job_running, poll_with
 from .settings import body_model_choices
 
 
-def _no_job_running(cls, _context) -> bool:
-    if jobs.active_job() is not None:
-        cls.poll_message_set("Wait for the running job to finish, or cancel it.")
-        return False
-    return True
+def _no_job_running(cls, context) -> bool:
+    return poll_with(cls, context, no_job_running)
 
 
 class POCKETMOCAP_OT_choose_estimator(bpy.types.Operator):

@@ -6,6 +6,7 @@ import bpy
 
 from ..core import catalog
 from . import jobs
+from .checks import job_running, no_job_running, poll_with
 from .settings import body_model_choices
 
 KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
@@ -16,6 +17,17 @@ def _input_problem(context: bpy.types.Context) -> str:
     settings = context.scene.pocket_mocap
     if not settings.input_path():
         return f"Pick a {KIND_NOUNS[settings.input_kind]} first."
+    return ""
+
+
+def _choice_problem(context: bpy.types.Context) -> str:
+    settings = context.scene.pocket_mocap
+    for choice in (catalog.find(catalog.estimators(), settings.estimator),
+                   catalog.find(body_model_choices(context), settings.body_model)):
+        if choice is None:
+            return "Choose an estimator and a body model."
+        if not choice.available:
+            return choice.reason
     return ""
 
 
@@ -35,20 +47,7 @@ class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if jobs.active_job() is not None:
-            cls.poll_message_set("A job is already running: wait for it or cancel it.")
-            return False
-        if problem := _input_problem(context):
-            cls.poll_message_set(problem)
-            return False
-        settings = context.scene.pocket_mocap
-        choices = (catalog.find(catalog.estimators(), settings.estimator),
-                   catalog.find(body_model_choices(context), settings.body_model))
-        for choice in choices:
-            if choice is None or not choice.available:
-                cls.poll_message_set(choice.reason if choice else "Choose an estimator and a body model.")
-                return False
-        return True
+        return poll_with(cls, context, no_job_running, _input_problem, _choice_problem)
 
     def execute(self, context):
         settings = context.scene.pocket_mocap
@@ -65,13 +64,7 @@ class POCKETMOCAP_OT_check_input(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if jobs.active_job() is not None:
-            cls.poll_message_set("A job is already running: wait for it or cancel it.")
-            return False
-        if problem := _input_problem(context):
-            cls.poll_message_set(problem)
-            return False
-        return True
+        return poll_with(cls, context, no_job_running, _input_problem)
 
     def execute(self, context):
         _start_and_watch(context, {"kind": "probe", "inputs": [context.scene.pocket_mocap.input_path()]})
@@ -100,10 +93,7 @@ class POCKETMOCAP_OT_cancel_job(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if jobs.active_job() is None:
-            cls.poll_message_set("No job is running.")
-            return False
-        return True
+        return poll_with(cls, context, job_running)
 
     def execute(self, context):
         jobs.cancel_active_job(context)
@@ -134,10 +124,7 @@ class POCKETMOCAP_OT_watch_job(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if jobs.active_job() is None:
-            cls.poll_message_set("No job is running.")
-            return False
-        return True
+        return poll_with(cls, context, job_running)
 
     def invoke(self, context, event):
         self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
