@@ -1,0 +1,1 @@
+"""Inverse kinematics: joint positions (+ twist angles) -> local joint rotations."""
