@@ -78,12 +78,23 @@ def procrustes_rotation(rest: np.ndarray, target: np.ndarray) -> np.ndarray:
     return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
+def side_twist(swung_side: np.ndarray, wanted_side: np.ndarray, axis: np.ndarray) -> float:
+    """Angle about unit ``axis`` turning ``swung_side`` onto ``wanted_side`` (both projected off the axis)."""
+    a = swung_side - axis * np.dot(swung_side, axis)
+    b = wanted_side - axis * np.dot(wanted_side, axis)
+    return float(np.arctan2(np.dot(np.cross(a, b), axis), np.dot(a, b)))
+
+
 def inverse_kinematics(skeleton: Skeleton, rest: np.ndarray, target: np.ndarray,
-                       twist: np.ndarray | None = None, root: np.ndarray | None = None) -> np.ndarray:
+                       twist: np.ndarray | None = None, root: np.ndarray | None = None,
+                       sides: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Local rotations ``(J, 3, 3)`` that pose ``rest (N, 3)`` onto ``target (N, 3)`` (both root-relative).
 
-    ``twist: (J,)`` radians about each rest bone (0 where unknown); ``root`` overrides the root rotation.
+    ``twist: (J,)`` radians about each rest bone (0 where unknown); ``root`` overrides the root rotation;
+    ``sides: {joint: (rest_side (3,), target_side (3,))}`` gives a joint its twist from a landmark frame
+    instead: a direction across the bone (ear to ear, index to pinky knuckle) at rest and as observed.
     """
+    sides = sides or {}
     joints = skeleton.joints
     twist = np.zeros(joints) if twist is None else twist
     local = np.zeros((joints, 3, 3))
@@ -103,7 +114,12 @@ def inverse_kinematics(skeleton: Skeleton, rest: np.ndarray, target: np.ndarray,
         bone = rest[skeleton.child[joint]] - rest[joint]
         wanted = world[parent].T @ (target[skeleton.child[joint]] - posed[joint])
         axis = bone / (np.linalg.norm(bone) + 1e-12)
-        local[joint] = swing_rotation(bone, wanted) @ axis_angle_to_matrix(axis * twist[joint])
+        swing = swing_rotation(bone, wanted)
+        angle = twist[joint]
+        if joint in sides:
+            rest_side, target_side = sides[joint]
+            angle = side_twist(rest_side, swing.T @ (world[parent].T @ target_side), axis)
+        local[joint] = swing @ axis_angle_to_matrix(axis * angle)
         world[joint] = world[parent] @ local[joint]
     return local
 

@@ -67,3 +67,22 @@ def test_smplx_skeleton_with_fingers():
     target = hybrik.forward_points(skeleton, rest, local)
     solved = hybrik.inverse_kinematics(skeleton, rest, target, hybrik.twist_angles(skeleton, rest, local))
     assert np.abs(hybrik.forward_points(skeleton, rest, solved) - target).max() <= 1e-6
+
+
+def test_twist_from_a_landmark_frame():
+    """A side vector across the bone (ear to ear, say), observed after posing, gives the twist back."""
+    skeleton = hybrik.smpl_skeleton(SMPL_PARENTS, SMPL_LEAVES, SMPL_CHAIN)
+    rest = random_rest(29, skeleton.parents, 4)
+    local = axis_angle_to_matrix(np.random.default_rng(5).normal(0, 0.6, (24, 3)))
+    target = hybrik.forward_points(skeleton, rest, local)
+    twist = hybrik.twist_angles(skeleton, rest, local)
+    world = np.zeros((24, 3, 3))
+    world[0] = local[0]
+    for joint in range(1, 24):
+        world[joint] = world[skeleton.parents[joint]] @ local[joint]
+    rest_side = np.cross(rest[24] - rest[15], [0.0, 0.0, 1.0])  # across the head bone
+    sides = {15: (rest_side, world[15] @ rest_side)}
+    twist[15] = 0.0  # must come from the side vector
+    solved = hybrik.inverse_kinematics(skeleton, rest, target, twist, sides=sides)
+    error = np.linalg.norm(matrix_to_axis_angle(solved[15].T @ local[15]))
+    assert error <= 1e-6

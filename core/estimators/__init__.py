@@ -1,0 +1,1 @@
+"""Estimators: one module per estimator behind one interface (image frames -> body parameters)."""

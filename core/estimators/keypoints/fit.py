@@ -1,0 +1,262 @@
+"""Fit a body model to MediaPipe landmarks: shape from bone lengths, pose by analytic IK, then a short
+Levenberg-Marquardt refinement of 3D landmark, 2D reprojection and joint-limit terms.
+
+Everything is in camera space: x right, y down, z forward, metres; the root rotation carries the body
+from its Y-up model frame into the camera's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...bodymodel import lbs
+from ...bodymodel.model import BodyModel
+from ...ik import hybrik
+from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from .landmarks import JOINT_LANDMARKS, POSE, SURFACE_LANDMARKS, surface_vertices
+from .solver import levenberg_marquardt
+
+BODY_JOINTS = 22  # pelvis .. right_wrist: what the body fit solves; hands, jaw, eyes are set apart
+LIMB_PAIRS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+              ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+              ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("left_shoulder", "left_hip"),
+              ("right_shoulder", "right_hip"))
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera: ``focal`` and principal point in pixels."""
+
+    focal: float
+    cx: float
+    cy: float
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, fov_degrees: float) -> Camera:
+        """Field of view across the longer image side."""
+        return cls(max(width, height) / (2 * np.tan(np.radians(fov_degrees) / 2)), width / 2, height / 2)
+
+    def matrix(self) -> np.ndarray:
+        return np.array([[self.focal, 0, self.cx], [0, self.focal, self.cy], [0, 0, 1]])
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """``(..., 3)`` camera-space points -> ``(..., 2)`` pixels."""
+        depth = np.maximum(points[..., 2:3], 1e-3)
+        return points[..., :2] / depth * self.focal + (self.cx, self.cy)
+
+
+@dataclass
+class Observation:
+    """One person in one frame, as MediaPipe saw them."""
+
+    width: int
+    height: int
+    pose_2d: np.ndarray  # (33, 2) pixels
+    visibility: np.ndarray  # (33,) 0..1
+    world: np.ndarray  # (33, 3) metres, hip-centred, camera-aligned
+    left_hand: np.ndarray | None = None  # (21, 3) pixels (z in the same scale as x)
+    right_hand: np.ndarray | None = None
+    face: np.ndarray | None = None  # (468, 3) pixels
+
+    def box(self) -> np.ndarray:
+        """The person's box ``(x0, y0, x1, y1)`` from the visible landmarks, in pixels."""
+        seen = self.pose_2d[self.visibility > 0.3] if np.any(self.visibility > 0.3) else self.pose_2d
+        return np.concatenate([seen.min(axis=0), seen.max(axis=0)])
+
+
+@dataclass
+class BodyFit:
+    poses: np.ndarray  # (J*3,) axis-angle, root rotation into camera space
+    trans: np.ndarray  # (3,) camera space
+    joints: np.ndarray  # (J, 3) camera space
+    joints_2d: np.ndarray  # (J, 2) pixels
+    confidence: float
+    params: np.ndarray  # the solver's vector, to warm-start the next frame
+
+
+def fit_shape(model: BodyModel, observations: list[Observation], regularisation: float = 0.05) -> np.ndarray:
+    """Betas ``(B,)`` whose limb lengths match the median MediaPipe world lengths (Gauss-Newton, ridge)."""
+    names = model.joint_names
+    pairs = [(names.index(a), names.index(b), POSE[a], POSE[b]) for a, b in LIMB_PAIRS]
+    observed = np.median([[np.linalg.norm(o.world[la] - o.world[lb]) for _, _, la, lb in pairs]
+                          for o in observations], axis=0)
+    directions = np.einsum("jv,vcb->jcb", model.J_regressor, model.shapedirs)  # (J, 3, B)
+    rest = model.rest_joints()
+    betas = np.zeros(model.num_betas)
+    for _ in range(4):
+        joints = rest + directions @ betas
+        residual, jacobian = [], []
+        for (ja, jb, _, _), length in zip(pairs, observed, strict=True):
+            bone = joints[jb] - joints[ja]
+            norm = np.linalg.norm(bone)
+            residual.append(norm - length)
+            jacobian.append(bone @ (directions[jb] - directions[ja]) / norm)
+        jacobian = np.array(jacobian)
+        normal = jacobian.T @ jacobian + regularisation * np.eye(len(betas))
+        betas = betas - np.linalg.solve(normal, jacobian.T @ np.array(residual) + regularisation * betas)
+    return np.clip(betas, -3.0, 3.0).astype(np.float32)
+
+
+class BodyFitter:
+    """Fits poses of one body (fixed shape) seen by one camera; reuse it across a video's frames."""
+
+    def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray | None = None):
+        self.model, self.camera = model, camera
+        self.betas = np.zeros(model.num_betas, np.float32) if betas is None else np.asarray(betas, np.float32)
+        vertices = model.shaped_vertices(self.betas)
+        self.rest = model.rest_joints(self.betas).astype(np.float64)
+        names = model.joint_names
+        surface = surface_vertices(model.v_template, model.weights, names, model.rest_joints())
+        self.joint_points = [(POSE[m], names.index(j)) for m, j in JOINT_LANDMARKS.items()]
+        self.surface_points = [(POSE[m], surface[m]) for m in SURFACE_LANDMARKS]
+        ids = [v for _, v in self.surface_points]
+        self.surface_rest = vertices[ids].astype(np.float64)
+        self.surface_weights = model.weights[ids].astype(np.float64)
+        self.landmarks = np.array([m for m, _ in self.joint_points] + [m for m, _ in self.surface_points])
+        self.fixed = np.tile(np.eye(3), (len(model.parents), 1, 1))  # hands, jaw, eyes: set by others
+        self.skeleton, self.leaf_rest = self._ik_skeleton(vertices, surface)
+
+    def _ik_skeleton(self, vertices: np.ndarray, surface: dict) -> tuple[hybrik.Skeleton, np.ndarray]:
+        """Body joints + leaves (head top, hand centres, toes) for the analytic initialisation."""
+        parents = self.model.parents[:BODY_JOINTS]
+        leaves = {15: 22, 20: 23, 21: 24, 10: 25, 11: 26}
+        skeleton = hybrik.smpl_skeleton(parents, leaves, {9: 12, 0: 3})
+        head_top = self.rest[15] + (0.0, 0.12, 0.0)
+        hands = [(vertices[surface[f"{s}_index"]] + vertices[surface[f"{s}_pinky"]]) / 2 for s in ("left", "right")]
+        toes = [vertices[surface[f"{s}_foot_index"]] for s in ("left", "right")]
+        rest = np.vstack([self.rest[:BODY_JOINTS], head_top, *hands, *toes])
+        return skeleton, rest
+
+    # -- the model's points for a batch of parameter vectors -------------------------------------------
+    def local_rotations(self, params: np.ndarray) -> np.ndarray:
+        """``params: (B, 69)`` -> local rotations ``(B, J, 3, 3)`` (non-body joints from ``self.fixed``)."""
+        batch = len(params)
+        local = np.broadcast_to(self.fixed, (batch, *self.fixed.shape)).copy()
+        local[:, :BODY_JOINTS] = axis_angle_to_matrix(params[:, :BODY_JOINTS * 3].reshape(batch, BODY_JOINTS, 3))
+        return local
+
+    def points(self, params: np.ndarray) -> np.ndarray:
+        """Camera-space positions ``(B, K, 3)`` of the landmark points (joints first, then surface)."""
+        batch = len(params)
+        rest = np.broadcast_to(self.rest, (batch, *self.rest.shape))
+        world = lbs.world_transforms(self.local_rotations(params), rest, self.model.parents)
+        skinning = lbs.skinning_transforms(world, rest)
+        joints = world[:, [j for _, j in self.joint_points]][:, :, :3, 3]
+        blended = np.einsum("kj,njrc->nkrc", self.surface_weights, skinning[:, :, :3, :])
+        surface = np.einsum("nkrc,kc->nkr", blended[..., :3], self.surface_rest) + blended[..., 3]
+        return np.concatenate([joints, surface], axis=1) + params[:, None, BODY_JOINTS * 3:]
+
+    # -- initialisation ----------------------------------------------------------------------------------
+    def initial_params(self, obs: Observation) -> np.ndarray:
+        """Analytic IK on MediaPipe's world landmarks, then translation from the 2D landmarks."""
+        world = obs.world
+        rest = self.leaf_rest
+        target = np.zeros_like(rest)
+        names = self.model.joint_names
+        for landmark, joint in self.joint_points:
+            target[joint] = world[landmark]
+        mid_hip = (world[POSE["left_hip"]] + world[POSE["right_hip"]]) / 2
+        mid_shoulder = (world[POSE["left_shoulder"]] + world[POSE["right_shoulder"]]) / 2
+        target[0] = mid_hip  # the pelvis joint sits ~2 cm from the hips' midpoint: the refinement settles it
+        for joint, fraction in ((3, 0.25), (6, 0.5), (9, 0.75), (12, 1.0), (13, 1.0), (14, 1.0)):
+            target[joint] = target[0] + fraction * (mid_shoulder - target[0])
+        target[13], target[14] = (target[12] + target[16]) / 2, (target[12] + target[17]) / 2
+        ears = (world[POSE["left_ear"]] + world[POSE["right_ear"]]) / 2
+        target[15] = ears
+        target[22] = ears + (ears - mid_shoulder) / (np.linalg.norm(ears - mid_shoulder) + 1e-9) * 0.12
+        for side, hand, toe in (("left", 23, 25), ("right", 24, 26)):
+            target[hand] = (world[POSE[f"{side}_index"]] + world[POSE[f"{side}_pinky"]]) / 2
+            target[toe] = world[POSE[f"{side}_foot_index"]]
+            foot = names.index(f"{side}_foot")
+            target[foot] = (world[POSE[f"{side}_heel"]] + 2 * world[POSE[f"{side}_foot_index"]]) / 3
+        sides = {
+            15: (rest[names.index("left_shoulder")] - rest[names.index("right_shoulder")],
+                 world[POSE["left_ear"]] - world[POSE["right_ear"]]),
+            20: (np.array([0.0, 0.0, 1.0]), world[POSE["left_index"]] - world[POSE["left_pinky"]]),
+            21: (np.array([0.0, 0.0, 1.0]), world[POSE["right_index"]] - world[POSE["right_pinky"]]),
+        }
+        local = hybrik.inverse_kinematics(self.skeleton, rest, target - target[0], sides=sides)
+        params = np.zeros(BODY_JOINTS * 3 + 3)
+        params[:BODY_JOINTS * 3] = matrix_to_axis_angle(local).ravel()
+        params[BODY_JOINTS * 3:] = self.solve_translation(params, obs)
+        return params
+
+    def solve_translation(self, params: np.ndarray, obs: Observation) -> np.ndarray:
+        """Least-squares translation putting the model's points on the 2D landmarks (linear in t)."""
+        probe = params.copy()
+        probe[BODY_JOINTS * 3:] = 0
+        points = self.points(probe[None])[0]
+        uv = obs.pose_2d[self.landmarks]
+        weight = np.sqrt(np.clip(obs.visibility[self.landmarks], 0.05, 1))
+        f, cx, cy = self.camera.focal, self.camera.cx, self.camera.cy
+        rows, rhs = [], []
+        for (x, y, z), (u, v), w in zip(points, uv, weight, strict=True):
+            rows += [[w * f, 0, -w * (u - cx)], [0, w * f, -w * (v - cy)]]
+            rhs += [w * ((u - cx) * z - f * x), w * ((v - cy) * z - f * y)]
+        solution = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0]
+        solution[2] = max(solution[2], 0.5)
+        return solution
+
+    # -- refinement ------------------------------------------------------------------------------------
+    def residuals(self, params: np.ndarray, obs: Observation, previous: np.ndarray | None,
+                  weights: FitWeights) -> np.ndarray:
+        """``params: (B, 69)`` -> stacked residuals ``(B, M)``: 3D landmarks, 2D reprojection, priors."""
+        points = self.points(params)
+        visibility = np.sqrt(np.clip(obs.visibility[self.landmarks], 0.0, 1.0))
+        mid_hip = (points[:, 6] + points[:, 7]) / 2  # left_hip, right_hip: JOINT_LANDMARKS order
+        relative = points - mid_hip[:, None]
+        three_d = (relative - obs.world[self.landmarks]) * visibility[:, None] * weights.landmarks_3d
+        pixels_per_metre = max(np.ptp(obs.pose_2d[self.landmarks, 1]), 50.0) / 1.6
+        two_d = (self.camera.project(points) - obs.pose_2d[self.landmarks]) / pixels_per_metre
+        two_d = two_d * visibility[:, None] * weights.landmarks_2d
+        terms = [three_d.reshape(len(params), -1), two_d.reshape(len(params), -1),
+                 self.joint_limits(params) * weights.joint_limits]
+        if previous is not None:
+            terms.append((params - previous) * weights.temporal)
+        return np.concatenate(terms, axis=1)
+
+    def joint_limits(self, params: np.ndarray) -> np.ndarray:
+        """Knees and elbows bend one way about one axis; the spine, neck and wrists prefer rest."""
+        pose = params[:, :BODY_JOINTS * 3].reshape(len(params), BODY_JOINTS, 3)
+        knees, elbows = pose[:, [4, 5]], pose[:, [18, 19]]
+        terms = [
+            knees[..., 1:].reshape(len(params), -1),  # off-hinge knee rotation
+            np.minimum(knees[..., 0], 0.0),  # knee hyperextension
+            elbows[..., [0, 2]].reshape(len(params), -1),  # off-hinge elbow rotation
+            np.maximum(elbows[:, 0, 1], 0.0)[:, None], np.minimum(elbows[:, 1, 1], 0.0)[:, None],  # elbow overextension
+            0.3 * pose[:, [3, 6, 9, 12, 15]].reshape(len(params), -1),  # spine and neck
+            0.1 * pose[:, 1:].reshape(len(params), -1),  # everything, weakly
+        ]
+        return np.concatenate(terms, axis=1)
+
+    def fit(self, obs: Observation, previous: np.ndarray | None = None, weights: FitWeights | None = None,
+            iterations: int = 10) -> BodyFit:
+        """Fit one frame; ``previous`` (the last frame's params) warm-starts it and adds a temporal term."""
+        weights = weights or FitWeights()
+        start = previous if previous is not None else self.initial_params(obs)
+        params = levenberg_marquardt(lambda p: self.residuals(p, obs, previous, weights), start, iterations)
+        return self.result(params, obs)
+
+    def result(self, params: np.ndarray, obs: Observation) -> BodyFit:
+        local = self.local_rotations(params[None])[0]
+        rest = self.rest[None]
+        world = lbs.world_transforms(local[None], rest, self.model.parents)[0]
+        joints = world[:, :3, 3] + params[BODY_JOINTS * 3:]
+        poses = matrix_to_axis_angle(local).ravel()
+        visible = obs.visibility[self.landmarks]
+        error = np.linalg.norm(self.camera.project(self.points(params[None])[0]) - obs.pose_2d[self.landmarks], axis=1)
+        scale = max(np.ptp(obs.pose_2d[self.landmarks, 1]), 50.0)
+        agreement = float(np.exp(-np.average(error, weights=visible + 1e-6) / (0.05 * scale)))
+        return BodyFit(poses.astype(np.float32), params[BODY_JOINTS * 3:].astype(np.float32),
+                       joints.astype(np.float32), self.camera.project(joints).astype(np.float32),
+                       float(np.mean(visible)) * agreement, params)
+
+
+@dataclass(frozen=True)
+class FitWeights:
+    landmarks_3d: float = 1.0
+    landmarks_2d: float = 1.0
+    joint_limits: float = 0.3
+    temporal: float = 0.0
