@@ -12,7 +12,7 @@ import numpy as np
 class OneEuroFilter:
     """Filters arrays of any fixed shape sampled at ``fps``; state can be saved and restored (resume)."""
 
-    def __init__(self, fps: float, strength: float = 0.5, beta: float = 0.3, derivative_cutoff: float = 1.0):
+    def __init__(self, fps: float, strength: float = 0.5, beta: float = 3.0, derivative_cutoff: float = 1.0):
         self.fps = fps
         self.strength = float(np.clip(strength, 0.0, 1.0))
         # strength 0 -> 30 Hz (barely filtered), 1 -> 0.3 Hz minimum cut-off
