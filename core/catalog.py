@@ -6,6 +6,7 @@ One source of truth for the panel's drop-downs, the Reconstruct operator's ``pol
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 from .bodymodel.files import check_body_file
@@ -24,13 +25,13 @@ class Choice:
 
 def estimators() -> list[Choice]:
     """Every estimator this build knows, in menu order."""
-    not_built = ("Not in this build yet: the reconstruction pipeline that runs it is not part of this "
-                 "version.")
+    mediapipe = importlib.util.find_spec("mediapipe") is not None
     no_weights = ("Not installed: no trained weights exist for it yet (none are published). See the "
                   "documentation for how to train them.")
     return [
         Choice("keypoints", "Keypoint-guided (default)",
-               "MediaPipe body, hand and face landmarks fitted with inverse kinematics", False, not_built),
+               "MediaPipe body, hand and face landmarks fitted with inverse kinematics", mediapipe,
+               "" if mediapipe else "MediaPipe is missing from this installation: reinstall the extension."),
         Choice("efficienthuman", "EfficientHuman (lightweight)",
                "MGFENet + 3D keypoints + analytic IK to SMPL", False, no_weights),
         Choice("binaryhpe", "BinaryHPE (1-bit, whole body)",

@@ -59,8 +59,15 @@ def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     return str(result), summary
 
 
+def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
+    from ..pipeline.reconstruct import run_reconstruct as run  # MediaPipe loads only for this job
+
+    return run(job, ctx)
+
+
 TASKS: dict[str, Callable[[dict, TaskContext], tuple[str, dict]]] = {
     "probe": run_probe,
+    "reconstruct": run_reconstruct,
 }
 
 

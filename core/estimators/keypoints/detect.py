@@ -65,3 +65,54 @@ def _points(landmarks, width: int, height: int) -> np.ndarray | None:
     if landmarks is None:
         return None
     return np.array([[p.x * width, p.y * height, p.z * width] for p in landmarks.landmark])
+
+
+DETECTION_MAX_SIDE = 1920  # larger photos are shrunk for detection only; landmarks are scaled back
+
+
+def detect_anywhere(detector: LandmarkDetector, rgb: np.ndarray) -> Observation | None:
+    """Detect in the whole image (shrunk if huge); if nobody is found, in overlapping crops, since
+    MediaPipe misses people who are small in the frame. Landmarks come back in full-image pixels."""
+    found = _detect_scaled(detector, rgb, 0, 0)
+    if found is not None:
+        return found
+    height, width = rgb.shape[:2]
+    best = None
+    for x0, y0, x1, y1 in _crops(width, height):
+        candidate = _detect_scaled(detector, rgb[y0:y1, x0:x1], x0, y0)
+        if candidate is not None and (best is None or candidate.visibility.mean() > best.visibility.mean()):
+            best = candidate
+    if best is not None:
+        best.width, best.height = width, height
+    return best
+
+
+def _crops(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """A centre crop and a 2 x 2 grid of half-size crops overlapping by a quarter."""
+    w, h = width // 2, height // 2
+    boxes = [(width // 4, height // 4, width // 4 + w, height // 4 + h)]
+    for fx in (0.0, 0.5):
+        for fy in (0.0, 0.5):
+            x0, y0 = int(fx * width), int(fy * height)
+            boxes.append((x0, y0, min(width, x0 + w), min(height, y0 + h)))
+    return boxes
+
+
+def _detect_scaled(detector: LandmarkDetector, rgb: np.ndarray, x0: int, y0: int) -> Observation | None:
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = min(1.0, DETECTION_MAX_SIDE / max(width, height))
+    small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)),
+                                                interpolation=cv2.INTER_AREA)
+    found = detector.detect(small)
+    if found is None:
+        return None
+    offset = np.array([x0, y0], np.float64)
+    found.pose_2d = found.pose_2d / scale + offset
+    for name in ("left_hand", "right_hand", "face"):
+        points = getattr(found, name)
+        if points is not None:
+            setattr(found, name, np.column_stack([points[:, :2] / scale + offset, points[:, 2] / scale]))
+    found.width, found.height = width, height
+    return found

@@ -239,6 +239,14 @@ class BodyFitter:
         params = levenberg_marquardt(lambda p: self.residuals(p, obs, previous, weights), start, iterations)
         return self.result(params, obs)
 
+    def world_rotations(self, params: np.ndarray) -> np.ndarray:
+        """Camera-space rotation of every joint's frame ``(J, 3, 3)`` for one parameter vector."""
+        local = self.local_rotations(params[None])[0]
+        world = np.empty_like(local)
+        for joint, parent in enumerate(self.model.parents):
+            world[joint] = local[joint] if parent < 0 else world[parent] @ local[joint]
+        return world
+
     def result(self, params: np.ndarray, obs: Observation) -> BodyFit:
         local = self.local_rotations(params[None])[0]
         rest = self.rest[None]

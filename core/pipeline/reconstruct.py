@@ -1,0 +1,269 @@
+"""The "reconstruct" job: photos and videos -> body parameters per frame -> a result file per input.
+
+Runs in the worker. Videos are written in chunks as they go; a result folder is keyed by the input
+file and the settings, so re-running the same job reuses a finished result or resumes a killed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import media
+from ..bodymodel.library import load_body
+from ..bodymodel.model import BodyModel
+from ..errors import JobCancelled, MediaError, PocketMocapError
+from ..estimators.keypoints.detect import LandmarkDetector, detect_anywhere
+from ..estimators.keypoints.fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
+from ..estimators.keypoints.hands import finger_rotations, finger_tips, jaw_rotation
+from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from ..worker.context import TaskContext
+from .results import ChunkStore, write_result
+from .smoothing import OneEuroFilter
+
+RESULT_VERSION = 1  # bump when results change meaning: old cached results are then not reused
+SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
+VIDEO_ITERATIONS, PHOTO_ITERATIONS = 4, 15
+
+
+@dataclass(frozen=True)
+class Settings:
+    estimator: str = "keypoints"
+    body_model: str = "open"
+    body_file: str = ""
+    gender: str = "neutral"
+    fov_degrees: float = 55.0
+    smoothing: float = 0.5
+    hands_and_face: bool = True
+    person: int = 0
+
+    @classmethod
+    def from_job(cls, job: dict) -> Settings:
+        known = {key: job[key] for key in cls.__dataclass_fields__ if key in job}
+        return cls(**known)
+
+    @property
+    def family(self) -> str:
+        if self.body_model in ("smpl", "smplx"):
+            return self.body_model
+        return "smplx" if self.hands_and_face else "smpl"
+
+
+def result_folder(cache_root: Path, path: Path, settings: Settings) -> Path:
+    """``cache_root/results/<key>``: the key covers the input file (path, size, time) and the settings."""
+    stat = path.stat()
+    body = Path(settings.body_file)
+    body_stamp = body.stat().st_mtime_ns if settings.body_file and body.is_file() else 0
+    key = json.dumps([RESULT_VERSION, str(path.resolve()), stat.st_size, stat.st_mtime_ns, asdict(settings),
+                      body_stamp], sort_keys=True)
+    return cache_root / "results" / hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
+    settings = Settings.from_job(job)
+    if settings.estimator != "keypoints":
+        raise PocketMocapError(f'The "{settings.estimator}" estimator is not installed: no trained weights exist '
+                               'for it yet. Use the keypoint-guided default.')
+    if settings.person != 0:
+        raise PocketMocapError("This version reconstructs the most prominent person only (person 0).")
+    inputs = media.collect_inputs(job.get("inputs", []))
+    model = load_body(settings.body_model, settings.family, settings.body_file, settings.gender)
+    infos = [media.probe(path) for path in inputs]
+    cache_root = Path(job.get("cache_dir") or ctx.job_dir)
+    run = Run(ctx, sum(info.frame_count for info in infos))
+    results = []
+    for info in infos:
+        try:
+            results.append(reconstruct_one(info, model, settings, result_folder(cache_root, info.path, settings), run))
+        except MediaError as exc:
+            if len(infos) == 1:
+                raise
+            ctx.warn(str(exc))  # one bad file in a folder does not stop the others
+    if not results:
+        raise MediaError("No person was found in any of the inputs.")
+    ctx.progress(run.done, run.done, "", force=True)
+    summary = {"results": results, "frames": run.done}
+    listing = ctx.job_dir / "results.json"
+    listing.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return str(listing), summary
+
+
+class Run:
+    """Progress across all inputs of a job."""
+
+    def __init__(self, ctx: TaskContext, total: int):
+        self.ctx, self.total, self.done = ctx, total, 0
+
+    def step(self, name: str, frames: int = 1) -> None:
+        self.done += frames
+        self.ctx.progress(self.done, max(self.total, self.done), name)
+
+
+def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings, folder: Path, run: Run) -> dict:
+    final = folder / "result.npz"
+    folder.mkdir(parents=True, exist_ok=True)
+    if final.is_file():
+        run.step(info.path.name, info.frame_count)
+        return {"input": str(info.path), "result": str(final), "frames": info.frame_count, "reused": True}
+    if info.kind == "photo":
+        frames, betas, camera = reconstruct_photo(info, model, settings)
+        run.step(info.path.name)
+    else:
+        frames, betas, camera = VideoReconstruction(info, model, settings, folder / "chunks", run).run()
+    write_result(final, frames, betas=betas, fps=info.fps or 30.0, family=model.family, gender=settings.gender,
+                 intrinsics=camera.matrix(), extra={"source": str(info.path), "estimator": settings.estimator,
+                                                    "body_model": settings.body_model})
+    return {"input": str(info.path), "result": str(final), "frames": int(len(frames["confidence"])),
+            "reused": False}
+
+
+def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
+    (_, rgb), = media.iter_frames(info.path)
+    with LandmarkDetector(video=False, hands_and_face=settings.hands_and_face) as detector:
+        observation = detect_anywhere(detector, rgb)
+    if observation is None:
+        raise MediaError(f'No person was found in "{info.path.name}". Use a photo where the whole body, or at '
+                         'least head and shoulders, is clearly visible.')
+    camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
+    betas = fit_shape(model, [observation])
+    frame = FrameFitter(model, camera, betas, settings).fit(observation, PHOTO_ITERATIONS)
+    return {key: np.asarray([value]) for key, value in frame.items()}, betas, camera
+
+
+class FrameFitter:
+    """Body fit plus SMPL-X fingers and jaw; keeps the previous frame for warm starts."""
+
+    def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray, settings: Settings,
+                 temporal: float = 0.0):
+        self.model, self.settings = model, settings
+        self.body = BodyFitter(model, camera, betas)
+        self.weights = FitWeights(temporal=temporal)
+        self.previous: np.ndarray | None = None
+        self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
+            if model.family == "smplx" else None
+
+    def fit(self, obs: Observation, iterations: int) -> dict:
+        fit = self.body.fit(obs, self.previous, self.weights, iterations)
+        self.previous = fit.params
+        poses = fit.poses.reshape(-1, 3).copy()
+        if self.tips is not None and self.settings.hands_and_face:
+            self._hands_and_jaw(obs, fit.params, poses)
+        joints = fit.joints
+        if self.model.family == "smplx":  # SMPL's hand joints sit at the knuckles: take the middle fingers'
+            joints = np.vstack([joints[:22], joints[[28, 43]]])
+        return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints[:24],
+                "joints_2d": self.body.camera.project(joints[:24]), "confidence": fit.confidence,
+                "person_box": obs.box()}
+
+    def _hands_and_jaw(self, obs: Observation, params: np.ndarray, poses: np.ndarray) -> None:
+        world = self.body.world_rotations(params)
+        for side, landmarks, wrist in (("left", obs.left_hand, 20), ("right", obs.right_hand, 21)):
+            if landmarks is None:
+                continue
+            for joint, matrix in finger_rotations(side, landmarks, world[wrist], self.body.rest, self.model.parents,
+                                                  self.tips[side]).items():
+                self.body.fixed[joint] = matrix
+        if obs.face is not None:
+            self.body.fixed[22] = axis_angle_to_matrix(jaw_rotation(obs.face))
+        poses[22:] = matrix_to_axis_angle(self.body.fixed[22:])
+
+
+class VideoReconstruction:
+    """Frame by frame with MediaPipe's tracking, smoothed, written in chunks; resumes where it stopped."""
+
+    def __init__(self, info: media.MediaInfo, model: BodyModel, settings: Settings, chunks: Path, run: Run):
+        self.info, self.model, self.settings, self.run_progress = info, model, settings, run
+        self.store = ChunkStore(chunks)
+        self.camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
+        self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
+        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing) for name in ("pose_2d", "world")}
+        self.last: dict | None = None
+
+    def run(self) -> tuple[dict, np.ndarray, Camera]:
+        state = self.store.state()
+        start = self.store.next_frame()
+        self.run_progress.step(self.info.path.name, start)
+        with LandmarkDetector(video=True, hands_and_face=self.settings.hands_and_face) as detector:
+            frames = self._frames_after(start, detector)
+            betas, pending = self._shape(state, frames)
+            fitter = FrameFitter(self.model, self.camera, betas, self.settings, temporal=0.2)
+            self._restore(state, fitter)
+            self._fit_all(fitter, pending, frames, start, betas)
+        finished = self.store.frames()
+        if len(finished["confidence"]) == 0 or not np.any(finished["confidence"] > 0):
+            raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
+        return finished, betas, self.camera
+
+    def _frames_after(self, start: int, detector: LandmarkDetector):
+        """(index, observation or None) from frame ``start``; earlier frames are decoded and skipped so
+        that no frame is lost or repeated whatever the codec's seeking does."""
+        for index, rgb in media.iter_frames(self.info.path):
+            if index >= start:
+                yield index, detector.detect(rgb)
+
+    def _shape(self, state: dict, frames) -> tuple[np.ndarray, list]:
+        if "betas" in state:
+            return np.asarray(state["betas"], np.float32), []
+        pending = []
+        for item in frames:
+            pending.append(item)
+            if len(pending) >= SHAPE_FRAMES:
+                break
+        seen = [obs for _, obs in pending if obs is not None]
+        betas = fit_shape(self.model, seen) if seen else np.zeros(self.model.num_betas, np.float32)
+        return betas, pending
+
+    def _restore(self, state: dict, fitter: FrameFitter) -> None:
+        if "previous" in state:
+            fitter.previous = np.asarray(state["previous"])
+            fitter.body.fixed[:] = np.asarray(state["fixed"])
+            self.last = {key: np.asarray(value) for key, value in state["last"].items()}
+        for name, saved in state.get("filters", {}).items():
+            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
+
+    def _fit_all(self, fitter: FrameFitter, pending: list, frames, start: int, betas: np.ndarray) -> None:
+        batch: dict[str, list] = {}
+        batch_start = start
+        last = self.last
+        try:
+            for index, obs in _chain(pending, frames):
+                self.run_progress.ctx.check_cancelled()
+                frame = self._fit_frame(fitter, obs, last)
+                last = self.last = frame
+                for key, value in frame.items():
+                    batch.setdefault(key, []).append(value)
+                self.run_progress.step(self.info.path.name)
+                if len(batch["confidence"]) >= self.chunk_frames:
+                    self._flush(batch_start, batch, fitter, betas)
+                    batch_start, batch = index + 1, {}
+        except JobCancelled:
+            if batch:
+                self._flush(batch_start, batch, fitter, betas)
+            raise
+        if batch:
+            self._flush(batch_start, batch, fitter, betas)
+
+    def _fit_frame(self, fitter: FrameFitter, obs: Observation | None, last: dict | None) -> dict:
+        if obs is None:  # no person this frame: hold the last pose (or rest before the first), confidence 0
+            if last is None:
+                empty = len(self.model.parents) * 3
+                return {"poses": np.zeros(empty), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
+                        "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4)}
+            return dict(last, confidence=0.0)
+        obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
+        obs.world = self.filters["world"](obs.world)
+        return fitter.fit(obs, VIDEO_ITERATIONS)
+
+    def _flush(self, start: int, batch: dict, fitter: FrameFitter, betas: np.ndarray) -> None:
+        state = {"betas": betas, "previous": fitter.previous, "fixed": fitter.body.fixed, "last": self.last,
+                 "filters": {name: f.state() for name, f in self.filters.items()}}
+        self.store.write(start, batch, state)
+
+
+def _chain(first: list, rest):
+    yield from first
+    yield from rest
