@@ -33,15 +33,15 @@ def active_job() -> Job | None:
     return _active.get("job")
 
 
-def job_root(context: bpy.types.Context) -> Path:
-    """Where job folders go: the preference, else the extension's user folder, else a temp folder."""
+def cache_root(context: bpy.types.Context) -> Path:
+    """Where jobs and results go: the preference, else the extension's user folder, else a temp folder."""
     prefs = preferences(context)
     if prefs is not None and prefs.cache_dir:
         return Path(bpy.path.abspath(prefs.cache_dir))
     try:
-        return Path(bpy.utils.extension_path_user(ADDON, path="jobs", create=True))
+        return Path(bpy.utils.extension_path_user(ADDON, path="cache", create=True))
     except ValueError:  # loaded as a legacy add-on, not as an extension
-        return Path(tempfile.gettempdir()) / "pocket_mocap" / "jobs"
+        return Path(tempfile.gettempdir()) / "pocket_mocap"
 
 
 def worker_threads(context: bpy.types.Context) -> int:
@@ -52,7 +52,8 @@ def worker_threads(context: bpy.types.Context) -> int:
 def start_job(context: bpy.types.Context, request: dict) -> Job:
     """Start the worker for ``request``; the caller must check no job is running."""
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
-    job = Job(dict(request, threads=worker_threads(context)), job_root(context) / f"{stamp}-{request['kind']}")
+    job = Job(dict(request, threads=worker_threads(context), cache_dir=str(cache_root(context))),
+              cache_root(context) / "jobs" / f"{stamp}-{request['kind']}")
     job.start()
     _active["job"] = job
     status = context.window_manager.pocket_mocap_job

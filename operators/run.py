@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 
 from ..core import catalog
+from ..core.bodymodel.library import load_body
+from ..scene.reconstruction import add_reconstruction, load_result
 from . import jobs
 from .checks import job_running, no_job_running, poll_with
-from .settings import body_model_choices
+from .settings import body_model_choices, user_model_path
 
 KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
 
@@ -50,10 +54,34 @@ class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
         return poll_with(cls, context, no_job_running, _input_problem, _choice_problem)
 
     def execute(self, context):
-        settings = context.scene.pocket_mocap
-        _start_and_watch(context, {"kind": "reconstruct", "inputs": [settings.input_path()],
-                                   "estimator": settings.estimator, "body_model": settings.body_model})
+        _start_and_watch(context, reconstruct_request(context))
         return {"FINISHED"}
+
+
+def reconstruct_request(context: bpy.types.Context) -> dict:
+    settings = context.scene.pocket_mocap
+    return {"kind": "reconstruct", "inputs": [settings.input_path()], "estimator": settings.estimator,
+            "body_model": settings.body_model, "body_file": user_model_path(context, settings.body_model),
+            "gender": settings.gender, "fov_degrees": settings.fov, "smoothing": settings.smoothing,
+            "hands_and_face": settings.hands_and_face}
+
+
+@jobs.on_finish("reconstruct")
+def apply_reconstruction(context: bpy.types.Context, job) -> tuple[str, str]:
+    """Add one rig per result; one undo step for all of them."""
+    request = job.request
+    added = []
+    for item in job.outcome.summary.get("results", []):
+        result = load_result(item["result"])
+        family = str(result["surface_model_type"])
+        model = load_body(request["body_model"], family, request.get("body_file", ""), request.get("gender", "neutral"))
+        rig = add_reconstruction(context, result, model, Path(item["input"]).stem,
+                                 with_camera=context.scene.pocket_mocap.add_camera)
+        added.append((rig.name, len(result["poses"])))
+    bpy.ops.ed.undo_push(message="Pocket Mocap: Reconstruct")
+    frames = sum(count for _, count in added)
+    what = "a photo" if frames == len(added) == 1 else f"{frames} frames"
+    return "INFO", f"Reconstructed {what} as {', '.join(name for name, _ in added)}."
 
 
 class POCKETMOCAP_OT_check_input(bpy.types.Operator):

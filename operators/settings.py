@@ -37,6 +37,15 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
     pose_correctives: bpy.props.BoolProperty(
         name="Pose correctives", default=False,
         description="Add the model's pose-corrective shape keys, driven by the bones (slower to build)")
+    fov: bpy.props.FloatProperty(name="Field of view", default=55.0, min=10.0, max=150.0, subtype="NONE",
+                                 description="Assumed field of view of the photo or video across its longer side, "
+                                             "in degrees (phones: about 65; zoomed: less)")
+    smoothing: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
+                                       description="Steadiness of video motion: 0 keeps every jitter, 1 is very smooth")
+    hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
+                                           description="Also fit fingers and jaw (SMPL-X layout; slower)")
+    add_camera: bpy.props.BoolProperty(name="Add camera", default=True,
+                                       description="Add the camera that matches the input, with it as background")
     lowres: bpy.props.BoolProperty(name="Low resolution", default=False,
                                    description="Use the open body's 1,229-vertex variant (open body only)")
 

@@ -61,6 +61,12 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
                           "POCKETMOCAP_MT_estimators")
         self._draw_choice(layout, "Body", body_model_choices(context), settings.body_model,
                           "POCKETMOCAP_MT_body_models")
+        column = layout.column(align=True)
+        column.prop(settings, "fov")
+        column.prop(settings, "smoothing")
+        row = layout.row()
+        row.prop(settings, "hands_and_face")
+        row.prop(settings, "add_camera")
         row = layout.row(align=True)
         row.scale_y = 1.4
         row.operator("pocket_mocap.reconstruct", icon="ARMATURE_DATA")

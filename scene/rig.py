@@ -20,6 +20,7 @@ from ..core.bodymodel.model import BodyModel
 from ..core.errors import PocketMocapError
 from ..core.rotations import axis_angle_to_quaternion
 
+UP_AXIS_ROTATIONS = {"Y": (math.pi / 2, 0.0, 0.0), "Z": (0.0, 0.0, 0.0), "-Y": (-math.pi / 2, 0.0, 0.0)}
 PROPERTY = "pocket_mocap"  # custom property on the armature: what the rig was built from
 # (R - I)[row][col] of the rotation of a unit quaternion (w, x, y, z), as driver expressions.
 ROTATION_MINUS_IDENTITY = (
@@ -34,7 +35,7 @@ class RigOptions:
     num_betas: int = 10
     num_expressions: int = 10
     pose_correctives: bool = False
-    up_axis: str = "Y"  # the data's up axis: "Y" (SMPL, our results) or "Z" (AMASS motion)
+    up_axis: str = "Y"  # the data's up axis: "Y" (SMPL), "Z" (AMASS motion), "-Y" (camera space: y down)
 
 
 def bone_lengths(joints: np.ndarray, parents: tuple[int, ...]) -> np.ndarray:
@@ -72,7 +73,7 @@ def _create_armature(context, name: str, model: BodyModel, joints: np.ndarray, u
     rig = bpy.data.objects.new(name, armature)
     context.collection.objects.link(rig)
     rig.rotation_mode = "XYZ"
-    rig.rotation_euler = (math.pi / 2, 0.0, 0.0) if up_axis == "Y" else (0.0, 0.0, 0.0)
+    rig.rotation_euler = UP_AXIS_ROTATIONS[up_axis]
     previous_active, previous_mode = context.view_layer.objects.active, context.mode
     context.view_layer.objects.active = rig
     bpy.ops.object.mode_set(mode="EDIT")
