@@ -65,7 +65,7 @@ def test_sidebar_panels_show_inputs_choices_buttons_and_export(addon):
     assert ("menu", "POCKETMOCAP_MT_estimators", "Keypoint-guided (default)") in record
     assert any(r[:2] == ("operator", "pocket_mocap.reconstruct") for r in record)
     assert any(r[:2] == ("operator", "pocket_mocap.cancel_job") for r in record)
-    assert any(r[0] == "label" and "Not in this build yet" in r[1] for r in record)
+    assert ("prop", "fov") in record and ("prop", "smoothing") in record
     record = draw(bpy.types.POCKETMOCAP_PT_export, context)
     assert ("prop", "export_preset") in record
     assert [r[1] for r in record if r[0] == "operator"] == ["pocket_mocap.export_fbx", "pocket_mocap.export_motion"]
@@ -77,7 +77,7 @@ def test_sidebar_panels_show_inputs_choices_buttons_and_export(addon):
 def test_menus_grey_out_what_cannot_run_and_say_why(addon):
     record = draw(bpy.types.POCKETMOCAP_MT_estimators, bpy.context)
     entries = {r[2]: r[3] for r in record if r[0] == "operator"}
-    assert entries == {"Keypoint-guided (default)": False, "EfficientHuman (lightweight)": False,
+    assert entries == {"Keypoint-guided (default)": True, "EfficientHuman (lightweight)": False,
                        "BinaryHPE (1-bit, whole body)": False}
     assert sum(1 for r in record if r[0] == "label" and "no trained weights" in r[1]) == 2
     record = draw(bpy.types.POCKETMOCAP_MT_body_models, bpy.context)

@@ -1,0 +1,63 @@
+"""Reconstruct from the panel, in real Blender, on real media (skipped without ../shared/media)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from conftest import SHARED_MEDIA
+
+pytestmark = [pytest.mark.blender,
+              pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")]
+bpy = pytest.importorskip("bpy")
+PHOTO = SHARED_MEDIA / "images" / "single" / "s03_yoga_treepose__tfexamples_image3.jpeg"
+VIDEO = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"
+
+
+@pytest.fixture(autouse=True)
+def empty_scene(addon):
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    settings = bpy.context.scene.pocket_mocap
+    settings.body_model, settings.estimator = "open", "keypoints"
+
+
+def run_reconstruct(addon, kind: str, path, timeout: float = 300) -> object:
+    settings = bpy.context.scene.pocket_mocap
+    settings.input_kind = kind
+    setattr(settings, {"PHOTO": "photo_path", "VIDEO": "video_path"}[kind], str(path))
+    assert bpy.ops.pocket_mocap.reconstruct() == {"FINISHED"}
+    deadline = time.monotonic() + timeout
+    while (interval := addon.operators.jobs.poll_active_job(bpy.context)) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(interval)
+    return bpy.context.window_manager.pocket_mocap_job
+
+
+def test_photo_becomes_a_posed_rig_with_its_camera(addon):
+    status = run_reconstruct(addon, "PHOTO", PHOTO)
+    assert status.message_level == "INFO", status.message
+    rigs = [o for o in bpy.data.objects if o.type == "ARMATURE"]
+    assert len(rigs) == 1 and len(rigs[0].data.bones) == 55
+    rig = rigs[0]
+    assert rig.animation_data is None or rig.animation_data.action is None, "a photo is a pose, not a motion"
+    knees = [rig.pose.bones[f"{side}_knee"].rotation_quaternion.angle for side in ("left", "right")]
+    assert max(knees) > 1.0, "the tree pose bends one knee (her right) sharply"
+    camera = bpy.context.scene.camera
+    assert camera is not None and camera.data.background_images[0].image is not None
+    assert (bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y) == (426, 640)
+
+
+def test_video_becomes_an_animated_rig_at_the_video_frame_rate(addon):
+    status = run_reconstruct(addon, "VIDEO", VIDEO)
+    assert status.message_level == "INFO", status.message
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, 40)
+    assert scene.render.fps / scene.render.fps_base == pytest.approx(12.0)
+    rig = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    heights = []
+    for frame in (1, 20, 40):
+        scene.frame_set(frame)
+        heights.append(np.array(rig.matrix_world @ rig.pose.bones["left_wrist"].head))
+    assert np.ptp(np.array(heights), axis=0).max() > 0.05, "the dribbling arm moves"

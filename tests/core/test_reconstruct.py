@@ -1,0 +1,125 @@
+"""The reconstruct job in the worker, on real photos and videos (skipped without ../shared/media)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED_MEDIA
+
+from pocket_mocap.core.worker.job import Job
+
+if importlib.util.find_spec("mediapipe") is None:  # importing it for real needs our matplotlib stand-in
+    pytest.skip("mediapipe is not installed here", allow_module_level=True)
+PHOTO = SHARED_MEDIA / "images" / "single" / "s03_yoga_treepose__tfexamples_image3.jpeg"
+SHORT_VIDEO = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"
+needs_media = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")
+
+
+def reconstruct(inputs, tmp_path: Path, name: str = "job", timeout: float = 300, **settings):
+    job = Job({"kind": "reconstruct", "inputs": [str(p) for p in inputs], "cache_dir": str(tmp_path / "cache"),
+               **settings}, tmp_path / name)
+    return job, job.run_to_end(timeout)
+
+
+def load(outcome, index: int = 0) -> dict:
+    with np.load(outcome.summary["results"][index]["result"]) as data:
+        return {key: data[key] for key in data.files}
+
+
+@needs_media
+def test_photo_gives_a_result_in_the_documented_layout(tmp_path, media_dir):
+    photo = shutil.copy(PHOTO, media_dir / "yoga ü é.jpeg")  # spaces and non-ASCII letters in the path
+    _, outcome = reconstruct([photo], tmp_path)
+    assert outcome.state == "done", outcome.message
+    result = load(outcome)
+    assert result["poses"].shape == (1, 165) and result["trans"].shape == (1, 3)
+    assert result["joints"].shape == (1, 24, 3) and result["joints_2d"].shape == (1, 24, 2)
+    assert str(result["surface_model_type"]) == "smplx" and result["camera_intrinsics"].shape == (3, 3)
+    assert result["confidence"][0] > 0.5
+    assert 1.0 < result["trans"][0, 2] < 8.0, "a person a few metres in front of the camera"
+    box = result["person_box"][0]
+    inside = (result["joints_2d"][0] >= box[:2] - 40) & (result["joints_2d"][0] <= box[2:] + 40)
+    assert inside.all(), "the fitted joints project onto the person"
+
+
+@needs_media
+def test_huge_photo_is_handled(tmp_path):
+    import cv2
+
+    image = cv2.imread(str(PHOTO))
+    huge = cv2.resize(image, (5200, 7800), interpolation=cv2.INTER_LINEAR)  # 40.6 megapixels
+    path = tmp_path / "huge.jpg"
+    cv2.imwrite(str(path), huge, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    _, outcome = reconstruct([path], tmp_path)
+    assert outcome.state == "done", outcome.message
+    normal_job, normal = reconstruct([PHOTO], tmp_path, "normal")
+    scale = 7800 / image.shape[0]
+    big, small = load(outcome)["joints_2d"][0], load(normal)["joints_2d"][0] * scale
+    assert np.median(np.linalg.norm(big - small, axis=1)) < 0.03 * 7800, "landmarks in full-size pixels"
+
+
+def test_nobody_in_the_image(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "wall.png"
+    cv2.imwrite(str(path), cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), np.uint8), (31, 31), 0))
+    _, outcome = reconstruct([path], tmp_path)
+    assert outcome.state == "failed" and "No person was found" in outcome.message
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("truncated.jpg", lambda: PHOTO.read_bytes()[:3000] if PHOTO.is_file() else b"\xff\xd8\xff", "could not"),
+    ("empty.mp4", lambda: b"", "empty (0 bytes)"),
+    ("notes.mp4", lambda: b"plain text, not a video" * 100, "could not be opened"),
+], ids=["truncated-photo", "zero-length-video", "not-media"])
+def test_bad_files_are_explained(tmp_path, name, data, expected):
+    path = tmp_path / name
+    path.write_bytes(data())
+    _, outcome = reconstruct([path], tmp_path)
+    assert outcome.state == "failed"
+    assert expected in outcome.message or "No person was found" in outcome.message
+    assert "Traceback" not in outcome.message
+
+
+@needs_media
+def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
+    reference_job, reference = reconstruct([SHORT_VIDEO], tmp_path / "whole")
+    assert reference.state == "done", reference.message
+    expected = load(reference)
+    job = Job({"kind": "reconstruct", "inputs": [str(SHORT_VIDEO)], "cache_dir": str(tmp_path / "cache")},
+              tmp_path / "first")
+    job.start()
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "cache").glob("results/*/chunks/chunk_*.npz")) and time.monotonic() < deadline:
+        job.poll()
+        time.sleep(0.05)
+    job._process.kill()  # mid-video, after the first chunk
+    assert job.run_to_end(10).state == "failed"
+    _, resumed = reconstruct([SHORT_VIDEO], tmp_path, "second")
+    assert resumed.state == "done", resumed.message
+    result = load(resumed)
+    assert len(result["poses"]) == len(expected["poses"]) == 40
+    first_chunk = 24  # two seconds at 12 fps
+    assert np.allclose(result["poses"][:first_chunk], expected["poses"][:first_chunk], atol=1e-5)
+    assert np.all(np.abs(np.diff(result["trans"][:, 2])) < 0.5), "no jump where the job resumed"
+
+
+@needs_media
+def test_same_input_again_reuses_the_result(tmp_path):
+    _, first = reconstruct([PHOTO], tmp_path)
+    started = time.monotonic()
+    _, again = reconstruct([PHOTO], tmp_path, "again")
+    assert again.summary["results"][0]["reused"] and again.summary["results"][0]["result"] == \
+        first.summary["results"][0]["result"]
+    assert time.monotonic() - started < 5
+
+
+def test_estimator_without_weights_is_refused(tmp_path):
+    _, outcome = reconstruct([tmp_path], tmp_path, estimator="efficienthuman")
+    assert outcome.state == "failed" and "not installed" in outcome.message
