@@ -1,13 +1,16 @@
-"""``pocket-mocap``: the command-line face of the extension (no Blender needed for these commands).
+"""``pocket-mocap``: the command-line face of the extension.
 
     pocket-mocap info [--json]        what can run here: estimators and body models, with reasons
     pocket-mocap check INPUT...       decode photos/videos/folders in the background worker and report
+    pocket-mocap reconstruct INPUT... -o OUT.{blend,fbx,npz} [--body open|smpl|smplx] [--body-file PATH] ...
+                                      a person in each photo/video -> a rig (Blender as a module for .blend/.fbx)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -40,9 +43,61 @@ def progress_line(job: Job, width: int = 30) -> str:
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {job.progress.describe()}"
 
 
-def run_job(request: dict, job_dir: Path, quiet: bool = False) -> int:
-    """Run one worker job to its end with a terminal progress bar; exit code 0 only when done."""
-    job = Job(request, job_dir)
+def command_check(args: argparse.Namespace) -> int:
+    job_dir = Path(tempfile.mkdtemp(prefix="pocket_mocap_check_"))
+    job = Job({"kind": "probe", "inputs": [str(p) for p in args.inputs], "threads": args.threads}, job_dir)
+    code = run_job_quietly(job, args.quiet)
+    if code == 0:
+        print(json.dumps(job.outcome.summary, indent=2))
+        shutil.rmtree(job_dir, ignore_errors=True)
+    return code
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pocket-mocap"
+
+
+def output_paths(results: list[dict], out: Path) -> list[Path]:
+    """One output per result: ``out`` itself for one input, ``<out stem>_<input stem><suffix>`` for several."""
+    if len(results) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{Path(item['input']).stem}{out.suffix}") for item in results]
+
+
+def command_reconstruct(args: argparse.Namespace) -> int:
+    suffix = args.output.suffix.lower()
+    if suffix not in (".npz", ".blend", ".fbx"):
+        print("error: the output must end in .npz, .blend or .fbx", file=sys.stderr)
+        return 2
+    if args.body in ("smpl", "smplx") and not args.body_file:
+        print(f"error: --body {args.body} needs --body-file (your licensed {args.body.upper()} model file)",
+              file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    request = {"kind": "reconstruct", "inputs": [str(p) for p in args.inputs], "estimator": args.estimator,
+               "body_model": args.body, "body_file": str(args.body_file or ""), "gender": args.gender,
+               "fov_degrees": args.fov, "smoothing": args.smooth, "hands_and_face": not args.no_hands,
+               "person": args.person, "threads": args.threads, "cache_dir": str(args.cache)}
+    job = Job(request, args.cache / "jobs" / time.strftime("%Y%m%d-%H%M%S-reconstruct"))
+    if run_job_quietly(job, args.quiet) != 0:
+        return 1
+    results = job.outcome.summary["results"]
+    targets = output_paths(results, args.output)
+    if suffix == ".npz":
+        for item, target in zip(results, targets, strict=True):
+            shutil.copyfile(item["result"], target)
+    else:
+        from .scene_files import write_scene_files  # imports bpy: only for .blend / .fbx
+
+        write_scene_files(results, targets, request)
+    for target in targets:
+        print(target)
+    return 0
+
+
+def run_job_quietly(job: Job, quiet: bool) -> int:
+    """Run with the progress bar on stderr; 0 when done."""
     job.start()
     try:
         while (interval := job.poll()) is not None:
@@ -58,17 +113,7 @@ def run_job(request: dict, job_dir: Path, quiet: bool = False) -> int:
     if job.outcome.state != "done":
         print(f"error: {job.outcome.message}", file=sys.stderr)
         return 1
-    print(json.dumps(job.outcome.summary, indent=2))
     return 0
-
-
-def command_check(args: argparse.Namespace) -> int:
-    job_dir = Path(tempfile.mkdtemp(prefix="pocket_mocap_check_"))
-    code = run_job({"kind": "probe", "inputs": [str(p) for p in args.inputs], "threads": args.threads},
-                   job_dir, args.quiet)
-    if code == 0:
-        shutil.rmtree(job_dir, ignore_errors=True)
-    return code
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +129,21 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--threads", type=int, default=2)
     check.add_argument("--quiet", action="store_true", help="no progress bar")
     check.set_defaults(run=command_check)
+    rec = commands.add_parser("reconstruct", help="photos/videos of a person -> a rig (.blend/.fbx) or motion (.npz)")
+    rec.add_argument("inputs", nargs="+", type=Path, help="photos, videos or folders")
+    rec.add_argument("-o", "--output", type=Path, required=True, help="OUT.blend, OUT.fbx or OUT.npz")
+    rec.add_argument("--estimator", default="keypoints", choices=[c.name for c in catalog.estimators()])
+    rec.add_argument("--body", default="open", choices=("open", "smpl", "smplx"))
+    rec.add_argument("--body-file", type=Path, help="your SMPL / SMPL-X model file (with --body smpl|smplx)")
+    rec.add_argument("--gender", default="neutral", choices=("neutral", "female", "male"))
+    rec.add_argument("--person", type=int, default=0, help="which person (0: the most prominent)")
+    rec.add_argument("--smooth", type=float, default=0.5, help="video smoothing, 0 (off) to 1")
+    rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees")
+    rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
+    rec.add_argument("--threads", type=int, default=2)
+    rec.add_argument("--cache", type=Path, default=default_cache(), help="where results are kept and resumed")
+    rec.add_argument("--quiet", action="store_true")
+    rec.set_defaults(run=command_reconstruct)
     return main_parser
 
 

@@ -46,6 +46,7 @@ def export_rig_fbx(context: bpy.types.Context, armature: bpy.types.Object, filep
     filepath = Path(filepath)
     if not filepath.parent.is_dir():
         raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
+    context.view_layer.update()  # objects linked since the last sync are not in view_layer.objects yet
     meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) == armature]
     chosen = {armature, *meshes}
     previous = [obj for obj in context.view_layer.objects if obj.select_get()]

@@ -42,3 +42,32 @@ def test_check_bad_input_exits_1_with_a_sentence(media_dir, name):
     done = pocket_mocap("check", "--quiet", str(media_dir / name))
     assert done.returncode == 1
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+PHOTO = Path(__file__).resolve().parents[2] / "shared/media/images/single/s03_yoga_treepose__tfexamples_image3.jpeg"
+needs_media = pytest.mark.skipif(not PHOTO.is_file(), reason="../shared/media is absent: no real people")
+
+
+@needs_media
+def test_reconstruct_writes_npz_and_fbx(tmp_path):
+    cache = tmp_path / "cache"
+    done = pocket_mocap("reconstruct", str(PHOTO), "-o", str(tmp_path / "pose.npz"), "--cache", str(cache))
+    assert done.returncode == 0, done.stderr
+    import numpy as np
+
+    with np.load(tmp_path / "pose.npz") as result:
+        assert result["poses"].shape == (1, 165) and result["joints_2d"].shape == (1, 24, 2)
+    done = pocket_mocap("reconstruct", str(PHOTO), "-o", str(tmp_path / "pose é.fbx"), "--cache", str(cache),
+                        "--quiet")
+    assert done.returncode == 0, done.stderr
+    data = (tmp_path / "pose é.fbx").read_bytes()
+    assert b"Shape000" in data and b"jawOpen" in data and b"left_knee" in data, "rig, mesh and shape keys"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "out.obj"], "must end in .npz, .blend or .fbx"),
+    (["-o", "out.npz", "--body", "smplx"], "needs --body-file"),
+])
+def test_reconstruct_refuses_bad_arguments(tmp_path, args, message):
+    done = pocket_mocap("reconstruct", str(tmp_path), *args)
+    assert done.returncode == 2 and message in done.stderr
