@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import media
+from ..bodymodel import lbs
 from ..bodymodel.library import load_body
 from ..bodymodel.model import BodyModel
 from ..errors import JobCancelled, MediaError, PocketMocapError
 from ..estimators.keypoints.detect import LandmarkDetector, detect_anywhere
 from ..estimators.keypoints.fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
 from ..estimators.keypoints.hands import finger_rotations, finger_tips, jaw_rotation
-from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from ..rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_axis_angle, quaternion_to_axis_angle
 from ..worker.context import TaskContext
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
@@ -152,12 +153,23 @@ class FrameFitter:
         poses = fit.poses.reshape(-1, 3).copy()
         if self.tips is not None and self.settings.hands_and_face:
             self._hands_and_jaw(obs, fit.params, poses)
-        joints = fit.joints
-        if self.model.family == "smplx":  # SMPL's hand joints sit at the knuckles: take the middle fingers'
-            joints = np.vstack([joints[:22], joints[[28, 43]]])
-        return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints[:24],
-                "joints_2d": self.body.camera.project(joints[:24]), "confidence": fit.confidence,
+        joints = self.smpl_joints(fit.joints)
+        return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints,
+                "joints_2d": self.body.camera.project(joints), "confidence": fit.confidence,
                 "person_box": obs.box()}
+
+    def smpl_joints(self, joints: np.ndarray) -> np.ndarray:
+        """The first 24 joints in SMPL order; SMPL-X has no hand joints, its middle-finger bases stand in."""
+        if self.model.family == "smplx":
+            joints = np.vstack([joints[:22], joints[[28, 43]]])
+        return joints[:24].astype(np.float32)
+
+    def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
+        """Camera-space SMPL-order joints ``(24, 3)`` of a full pose ``(J*3,)`` and translation."""
+        rest = self.body.rest[None]
+        world = lbs.world_transforms(axis_angle_to_matrix(poses.reshape(1, -1, 3).astype(np.float64)), rest,
+                                     self.model.parents)[0]
+        return self.smpl_joints(world[:, :3, 3] + trans)
 
     def _hands_and_jaw(self, obs: Observation, params: np.ndarray, poses: np.ndarray) -> None:
         world = self.body.world_rotations(params)
@@ -180,7 +192,8 @@ class VideoReconstruction:
         self.store = ChunkStore(chunks)
         self.camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
         self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
-        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing) for name in ("pose_2d", "world")}
+        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing)
+                        for name in ("pose_2d", "world", "rotations", "trans")}
         self.last: dict | None = None
 
     def run(self) -> tuple[dict, np.ndarray, Camera]:
@@ -256,7 +269,23 @@ class VideoReconstruction:
             return dict(last, confidence=0.0)
         obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
         obs.world = self.filters["world"](obs.world)
-        return fitter.fit(obs, VIDEO_ITERATIONS)
+        return self._smooth_output(fitter, fitter.fit(obs, VIDEO_ITERATIONS))
+
+    def _smooth_output(self, fitter: FrameFitter, frame: dict) -> dict:
+        """One-Euro on the fitted rotations as quaternions (sign kept continuous) and on the translation;
+        joints are recomputed from the smoothed pose so that they stay consistent with it."""
+        quaternions = axis_angle_to_quaternion(frame["poses"].reshape(-1, 3).astype(np.float64))
+        previous = self.filters["rotations"].value
+        if previous is not None:
+            quaternions = np.where(np.sum(quaternions * previous, axis=1, keepdims=True) < 0, -quaternions,
+                                   quaternions)
+        smoothed = self.filters["rotations"](quaternions)
+        smoothed /= np.linalg.norm(smoothed, axis=1, keepdims=True)
+        poses = quaternion_to_axis_angle(smoothed).ravel()
+        trans = self.filters["trans"](frame["trans"])
+        joints = fitter.joints(poses, trans)
+        return dict(frame, poses=poses.astype(np.float32), trans=trans.astype(np.float32), joints=joints,
+                    joints_2d=self.camera.project(joints))
 
     def _flush(self, start: int, batch: dict, fitter: FrameFitter, betas: np.ndarray) -> None:
         state = {"betas": betas, "previous": fitter.previous, "fixed": fitter.body.fixed, "last": self.last,

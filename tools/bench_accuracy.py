@@ -1,0 +1,89 @@
+"""Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth, next to
+raw MediaPipe (in the same run), the way the reconstruct issue measures it.
+
+    .venv/bin/python tools/bench_accuracy.py [--body open|smplx_file...] [--fov 55]
+
+PA-MPJPE (mm) of the result's ``joints`` over the 12 limb joints on the H3.6M frames (3D truth);
+PCK@0.1 of ``joints_2d`` on COCO / MPII / H3.6M (2D truth; threshold 0.1 x the person's box size;
+the best-matching person). Raw MediaPipe: its world landmarks (3D) and image landmarks (2D).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import metrics  # noqa: E402
+
+from pocket_mocap.core.estimators.keypoints.landmarks import POSE  # noqa: E402
+from pocket_mocap.core.worker.job import Job  # noqa: E402
+
+MEDIAPIPE_LIMBS = [POSE[name] for name in metrics.LIMBS]
+
+
+def reconstruct(images: list[Path], cache: Path, fov: float) -> dict[Path, dict]:
+    """Run the real job (worker, MediaPipe, fit) on every image; returns each result as a dict."""
+    job = Job({"kind": "reconstruct", "inputs": [str(p) for p in images], "cache_dir": str(cache),
+               "fov_degrees": fov, "hands_and_face": False}, cache / "job")
+    outcome = job.run_to_end(600)
+    found = {}
+    for item in outcome.summary.get("results", []):
+        with np.load(item["result"]) as data:
+            found[Path(item["input"])] = {key: data[key] for key in ("joints", "joints_2d")}
+    return found
+
+
+def raw_mediapipe(images: list[Path]) -> dict[Path, tuple[np.ndarray, np.ndarray]]:
+    import cv2
+
+    from pocket_mocap.core.estimators.keypoints.detect import LandmarkDetector, detect_anywhere
+
+    found = {}
+    with LandmarkDetector(video=False, hands_and_face=False) as detector:
+        for path in images:
+            obs = detect_anywhere(detector, cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+            if obs is not None:
+                found[path] = (obs.world[MEDIAPIPE_LIMBS], obs.pose_2d[MEDIAPIPE_LIMBS])
+    return found
+
+
+def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
+    sets = {"h36m": metrics.h36m_frames(), "coco": metrics.coco_frames(), "mpii": metrics.mpii_frames()}
+    images = [frame["image"] for frames in sets.values() for frame in frames]
+    with tempfile.TemporaryDirectory() as cache:
+        ours = reconstruct(images, Path(cache), fov)
+    raw = raw_mediapipe(images)
+    table = {}
+    h36m = sets["h36m"]
+    table["PA-MPJPE H3.6M (mm)"] = {
+        "ours": 1000 * np.mean([metrics.pa_mpjpe(ours[f["image"]]["joints"][0, metrics.SMPL_LIMBS], f["joints"])
+                                for f in h36m]),
+        "mediapipe": 1000 * np.mean([metrics.pa_mpjpe(raw[f["image"]][0], f["joints"]) for f in h36m])}
+    for name, frames in sets.items():
+        mine = [metrics.best_pck(ours[f["image"]]["joints_2d"][0, metrics.SMPL_LIMBS], f["people_2d"])
+                if f["image"] in ours else 0.0 for f in frames]
+        theirs = [metrics.best_pck(raw[f["image"]][1], f["people_2d"]) if f["image"] in raw else 0.0 for f in frames]
+        table[f"PCK@0.1 {name}"] = {"ours": float(np.nanmean(mine)), "mediapipe": float(np.nanmean(theirs))}
+    return table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fov", type=float, default=55.0)
+    args = parser.parse_args()
+    if not metrics.GT.is_dir():
+        print(f"{metrics.GT} is absent: nothing to measure.")
+        return 0
+    print(f"{'measure':<24}{'ours':>10}{'MediaPipe raw':>16}")
+    for measure, values in evaluate(args.fov).items():
+        print(f"{measure:<24}{values['ours']:>10.3f}{values['mediapipe']:>16.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
