@@ -76,15 +76,16 @@ def poll_active_job(context: bpy.types.Context) -> float | None:
     return interval
 
 
-def cancel_active_job(context: bpy.types.Context) -> None:
+def cancel_active_job(context: bpy.types.Context, keep_frames: bool = False) -> None:
+    """Stop the worker; with ``keep_frames``, what it finished is brought into the scene."""
     job = active_job()
     if job is not None:
         job.cancel()
-        _settle(context, job)
+        _settle(context, job, keep_frames)
         _redraw(context)
 
 
-def _settle(context: bpy.types.Context, job: Job) -> None:
+def _settle(context: bpy.types.Context, job: Job, keep_frames: bool = False) -> None:
     _active.pop("job", None)
     status = context.window_manager.pocket_mocap_job
     status.running = False
@@ -92,6 +93,10 @@ def _settle(context: bpy.types.Context, job: Job) -> None:
     if outcome.state == "done":
         handler = _finish_handlers.get(job.request["kind"])
         level, message = handler(context, job) if handler else ("INFO", outcome.message)
+    elif outcome.state == "cancelled" and keep_frames and outcome.result:
+        outcome.summary = {"results": [{"input": job.request["inputs"][0], "result": outcome.result}]}
+        _, kept = _finish_handlers[job.request["kind"]](context, job)
+        level, message = "WARNING", f"{outcome.message} {kept}"
     elif outcome.state == "cancelled":
         level, message = "WARNING", outcome.message
     else:

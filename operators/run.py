@@ -123,8 +123,12 @@ class POCKETMOCAP_OT_cancel_job(bpy.types.Operator):
     def poll(cls, context):
         return poll_with(cls, context, job_running)
 
+    keep_frames: bpy.props.BoolProperty(
+        name="Keep frames done", default=False,
+        description="Bring the frames reconstructed so far into the scene instead of discarding them")
+
     def execute(self, context):
-        jobs.cancel_active_job(context)
+        jobs.cancel_active_job(context, self.keep_frames)
         self.report({"WARNING"}, context.window_manager.pocket_mocap_job.message)
         return {"FINISHED"}
 

@@ -74,6 +74,8 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
         status = context.window_manager.pocket_mocap_job
         if status.running or jobs.active_job() is not None:
             layout.progress(factor=status.progress, type="BAR", text=status.text)
+            layout.operator("pocket_mocap.cancel_job", text="Stop and keep frames done",
+                            icon="PAUSE").keep_frames = True
         if status.message:
             icon = {"ERROR": "ERROR", "WARNING": "ERROR"}.get(status.message_level, "INFO")
             layout.label(text=status.message, icon=icon)

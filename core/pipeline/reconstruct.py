@@ -205,11 +205,26 @@ class VideoReconstruction:
             betas, pending = self._shape(state, frames)
             fitter = FrameFitter(self.model, self.camera, betas, self.settings, temporal=0.2)
             self._restore(state, fitter)
-            self._fit_all(fitter, pending, frames, start, betas)
+            try:
+                self._fit_all(fitter, pending, frames, start, betas)
+            except JobCancelled:
+                self._keep_partial(betas)
+                raise
         finished = self.store.frames()
         if len(finished["confidence"]) == 0 or not np.any(finished["confidence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
         return finished, betas, self.camera
+
+    def _keep_partial(self, betas: np.ndarray) -> None:
+        """On cancel: the frames finished so far as ``partial.npz``, for a user who wants to keep them."""
+        finished = self.store.frames()
+        if len(finished["confidence"]):
+            partial = self.store.folder.parent / "partial.npz"
+            write_result(partial, finished, betas=betas, fps=self.info.fps or 30.0, family=self.model.family,
+                         gender=self.settings.gender, intrinsics=self.camera.matrix(),
+                         extra={"source": str(self.info.path), "estimator": self.settings.estimator,
+                                "body_model": self.settings.body_model})
+            self.run_progress.ctx.partial_result = str(partial)
 
     def _frames_after(self, start: int, detector: LandmarkDetector):
         """(index, observation or None) from frame ``start``; earlier frames are decoded and skipped so

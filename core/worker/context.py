@@ -26,6 +26,7 @@ class TaskContext:
         self._started = clock()
         self._last_sent = float("-inf")
         self.frames_done = 0
+        self.partial_result = ""  # set by a task that saved the frames it finished before a cancel
 
     def check_cancelled(self) -> None:
         """Raise :class:`JobCancelled` once the user has asked to stop."""

@@ -76,6 +76,7 @@ class Job:
         self.log_path = self.job_dir / "worker.log"
         self._events: queue.Queue = queue.Queue()
         self._process: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
         self._terminal_at: float | None = None
         self._pending_terminal: dict | None = None
 
@@ -92,7 +93,8 @@ class Job:
                 stderr=log, cwd=self.job_dir, env=worker_environment(threads),
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         self._send(protocol.start(self.request))
-        threading.Thread(target=self._read_events, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_events, daemon=True)
+        self._reader.start()
 
     def _send(self, message: dict) -> None:
         try:
@@ -148,6 +150,7 @@ class Job:
             self.outcome.summary = dict(terminal.get("summary") or {})
             self._finish("done", "Finished.")
         elif terminal["type"] == "cancelled":
+            self.outcome.result = str(terminal.get("result") or "")
             self._finish("cancelled", f"Cancelled after {terminal.get('frames_done', 0)} frames.")
         else:
             self._finish("failed", str(terminal.get("message", "The worker reported an error.")))
@@ -182,8 +185,22 @@ class Job:
             self._process.stdin.close()
         except OSError:
             pass
+        self._drain_after_cancel()
         if not self.finished:
             self._finish("cancelled", f"Cancelled after {self.progress.frame} frames.")
+
+    def _drain_after_cancel(self) -> None:
+        """Read what the worker said while stopping: a ``cancelled`` event may name the frames it kept."""
+        self._reader.join(timeout=0.3)
+        while True:
+            try:
+                message = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if message is not None and message["type"] == "cancelled":
+                self.outcome.result = str(message.get("result") or "")
+            elif message is not None and message["type"] == "progress":
+                self._handle(message)
 
     def run_to_end(self, timeout_s: float = 600.0) -> JobOutcome:
         """Start (if needed) and poll until finished; for the command line and tests."""

@@ -50,7 +50,7 @@ def run(request: dict, emit, cancel: threading.Event) -> int:
     try:
         result, summary = task_for(str(job.get("kind")))(job, ctx)
     except JobCancelled:
-        emit(protocol.cancelled(ctx.frames_done))
+        emit(protocol.cancelled(ctx.frames_done, ctx.partial_result))
         return 0
     except PocketMocapError as exc:
         emit(protocol.error(str(exc), log))

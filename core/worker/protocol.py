@@ -11,7 +11,7 @@ Events (worker -> Blender, on stdout)::
     {"type": "warning", "message": "..."}
     {"type": "error", "message": "...", "log": "/path/worker.log"}
     {"type": "done", "result": "/path/result.json", "summary": {...}}
-    {"type": "cancelled", "frames_done": 12}
+    {"type": "cancelled", "frames_done": 12, "result": "/path/partial.npz"}
 
 ``error``, ``done`` and ``cancelled`` end a job. Messages are sentences for humans.
 """
@@ -64,5 +64,6 @@ def done(result: str, summary: dict) -> dict:
     return {"type": "done", "result": result, "summary": summary}
 
 
-def cancelled(frames_done: int) -> dict:
-    return {"type": "cancelled", "frames_done": frames_done}
+def cancelled(frames_done: int, result: str = "") -> dict:
+    """``result``: the frames finished before the cancel, as a result file, when the task kept them."""
+    return {"type": "cancelled", "frames_done": frames_done, "result": result}

@@ -61,3 +61,27 @@ def test_video_becomes_an_animated_rig_at_the_video_frame_rate(addon):
         scene.frame_set(frame)
         heights.append(np.array(rig.matrix_world @ rig.pose.bones["left_wrist"].head))
     assert np.ptp(np.array(heights), axis=0).max() > 0.05, "the dribbling arm moves"
+
+
+def test_stop_and_keep_brings_the_frames_done_into_the_scene(addon):
+    video = SHARED_MEDIA / "videos" / "v01_taiji__hybrik.mp4"
+    settings = bpy.context.scene.pocket_mocap
+    settings.input_kind, settings.video_path = "VIDEO", str(video)
+    settings.hands_and_face = False
+    try:
+        bpy.ops.pocket_mocap.reconstruct()
+        job = addon.operators.jobs.active_job()
+        deadline = time.monotonic() + 120
+        while job.progress.frame < 60 and time.monotonic() < deadline:
+            addon.operators.jobs.poll_active_job(bpy.context)
+            time.sleep(0.05)
+        started = time.monotonic()
+        bpy.ops.pocket_mocap.cancel_job(keep_frames=True)
+        assert time.monotonic() - started <= 3.0  # the worker stops within 1 s; the rig is built after
+    finally:
+        settings.hands_and_face = True
+    status = bpy.context.window_manager.pocket_mocap_job
+    assert "Cancelled after" in status.message and "Reconstructed" in status.message, status.message
+    frames = bpy.context.scene.frame_end
+    assert 48 <= frames < 412, "at least the first chunk (two seconds) is kept, and not the whole clip"
+    assert next(o for o in bpy.data.objects if o.type == "ARMATURE").animation_data.action is not None
