@@ -213,6 +213,11 @@ class VideoReconstruction:
         finished = self.store.frames()
         if len(finished["confidence"]) == 0 or not np.any(finished["confidence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
+        missing = int(np.sum(finished["confidence"] == 0))
+        if missing:
+            self.run_progress.ctx.warn(f'No person was found in {missing} of the {len(finished["confidence"])} '
+                                       f'frames of "{self.info.path.name}"; those frames hold the last pose '
+                                       '(confidence 0).')
         return finished, betas, self.camera
 
     def _keep_partial(self, betas: np.ndarray) -> None:

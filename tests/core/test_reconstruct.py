@@ -123,3 +123,38 @@ def test_same_input_again_reuses_the_result(tmp_path):
 def test_estimator_without_weights_is_refused(tmp_path):
     _, outcome = reconstruct([tmp_path], tmp_path, estimator="efficienthuman")
     assert outcome.state == "failed" and "not installed" in outcome.message
+
+
+@needs_media
+def test_frames_without_anybody_hold_the_pose_and_are_reported(tmp_path):
+    import cv2
+
+    source = cv2.VideoCapture(str(SHORT_VIDEO))
+    path = tmp_path / "half empty.avi"
+    writer = None
+    for index in range(24):
+        ok, frame = source.read()
+        frame = cv2.resize(frame, (270, 480))
+        if index >= 12:
+            frame[:] = 90  # the person leaves: a blank wall
+        writer = writer or cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12, (270, 480))
+        writer.write(frame)
+    writer.release()
+    _, outcome = reconstruct([path], tmp_path)
+    assert outcome.state == "done", outcome.message
+    result = load(outcome)
+    assert np.all(result["confidence"][14:] == 0) and np.all(result["confidence"][:10] > 0)
+    assert np.allclose(result["poses"][-1], result["poses"][14]), "the last pose is held"
+    assert any("No person was found in" in warning for warning in outcome.warnings)
+
+
+@needs_media
+def test_truncated_video_keeps_what_decodes(tmp_path):
+    data = SHORT_VIDEO.read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    _, outcome = reconstruct([path], tmp_path)
+    if outcome.state == "failed":  # an MP4 whose index is gone cannot be opened at all: that must be explained
+        assert "could not be opened" in outcome.message or "no frame" in outcome.message
+    else:
+        assert 0 < len(load(outcome)["poses"]) <= 40
