@@ -21,6 +21,8 @@ class Choice:
     description: str
     available: bool
     reason: str = ""  # why it is not available, as a sentence
+    weights: str = ""  # where its trained weights come from, "" when it has none
+    parameters: str = ""  # size of the network(s), with where the figure comes from
 
 
 def estimators() -> list[Choice]:
@@ -31,11 +33,15 @@ def estimators() -> list[Choice]:
     return [
         Choice("keypoints", "Keypoint-guided (default)",
                "MediaPipe body, hand and face landmarks fitted with inverse kinematics", mediapipe,
-               "" if mediapipe else "MediaPipe is missing from this installation: reinstall the extension."),
+               "" if mediapipe else "MediaPipe is missing from this installation: reinstall the extension.",
+               weights="MediaPipe 0.10.14's bundled TFLite landmark models (pose full, hands, face mesh)",
+               parameters="no trained network of ours: analytic IK and a least-squares fit"),
         Choice("efficienthuman", "EfficientHuman (lightweight)",
-               "MGFENet + 3D keypoints + analytic IK to SMPL", False, no_weights),
+               "MGFENet + 3D keypoints + analytic IK to SMPL", False, no_weights,
+               parameters="10.9 M, 0.8 GFLOPs (paper)"),
         Choice("binaryhpe", "BinaryHPE (1-bit, whole body)",
-               "Binarized Hand4Whole to SMPL-X with hands and face", False, no_weights),
+               "Binarized Hand4Whole to SMPL-X with hands and face", False, no_weights,
+               parameters="17.22 M, 2.5 G OPs (paper convention)"),
     ]
 
 

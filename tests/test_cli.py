@@ -25,6 +25,9 @@ def test_info_json_lists_every_estimator_and_body_model():
     assert [e["name"] for e in report["estimators"]] == ["keypoints", "efficienthuman", "binaryhpe"]
     assert [b["name"] for b in report["body_models"]] == ["open", "smpl", "smplx"]
     assert all(item["available"] or item["reason"] for item in report["estimators"] + report["body_models"])
+    keypoints = report["estimators"][0]
+    assert keypoints["available"] and "MediaPipe 0.10.14" in keypoints["weights"]
+    assert report["estimators"][1]["weights"] == "" and "paper" in report["estimators"][1]["parameters"]
 
 
 def test_check_reports_frames_and_shows_progress(media_dir):
