@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 
 from training.complexity import count_macs, count_parameters  # noqa: E402
 from training.efficienthuman import GlobalFilter, efficienthuman, efficienthuman_deploy  # noqa: E402
+from training.export import export_onnx, onnx_difference, pad_state_dict  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +51,27 @@ def test_matmul_dft_equals_torch_fft(height, width):
 
 def test_deployment_variant_computes_the_same_function(model):
     deploy = efficienthuman_deploy()
-    source = model.state_dict()
-    target = deploy.state_dict()
-    for name, value in source.items():  # copy weights, zero-padding the depthwise channels
-        slices = tuple(slice(0, n) for n in value.shape)
-        target[name].zero_()
-        target[name][slices] = value
-    deploy.load_state_dict(target)
+    deploy.load_state_dict(pad_state_dict(model.state_dict(), deploy.state_dict()))
     deploy.eval()
     image = torch.randn(1, 3, 256, 256)
     with torch.no_grad():
         a, b = model(image), deploy(image)
     for x, y in ((a.uvd, b.uvd), (a.betas, b.betas), (a.sigma, b.sigma)):  # equal up to float32 rounding
         assert (x - y).abs().max() <= 1e-6 * max(1.0, x.abs().max().item()) * 10
+
+
+@pytest.mark.parametrize("deploy", [False, True], ids=["faithful", "deployment"])
+def test_onnx_equals_torch(model, tmp_path, deploy):
+    pytest.importorskip("onnx")
+    subject = model
+    if deploy:
+        subject = efficienthuman_deploy()
+        subject.load_state_dict(pad_state_dict(model.state_dict(), subject.state_dict()))
+    path = export_onnx(subject.eval(), tmp_path / "efficienthuman.onnx")
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    assert not {node.op_type for node in graph.node} & {"DFT", "STFT"}, "plain ops only"
+    differences = onnx_difference(subject, path, torch.randn(1, 3, 256, 256))
+    assert max(differences.values()) <= 1e-4, differences
+    subject.use_matmul_dft(False)
