@@ -239,6 +239,10 @@ class KeypointModule(nn.Module):
         self.gau = GatedAttentionUnit(dim)
         self.coords = nn.ModuleList(nn.Linear(dim, 1, bias=False) for _ in range(3))
         self.sigmas = nn.ModuleList(nn.Linear(dim, 1, bias=False) for _ in range(3))
+        for head in self.coords:  # start near the crop centre, so that RLE's residuals start small
+            nn.init.normal_(head.weight, std=1e-3)
+        for head in self.sigmas:
+            nn.init.zeros_(head.weight)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``features: (B, 960, 8, 8)`` -> ``uvd (B, K, 3)``, ``sigma (B, K, 3)``, ``tokens (B, K, 256)``."""
