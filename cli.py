@@ -24,7 +24,7 @@ from .core.worker.job import Job
 
 def command_info(args: argparse.Namespace) -> int:
     report = {
-        "estimators": [asdict(choice) for choice in catalog.estimators()],
+        "estimators": [asdict(choice) for choice in catalog.estimators(str(args.weights or ""))],
         "body_models": [asdict(choice) for choice in catalog.body_models(args.smpl or "", args.smplx or "")],
     }
     if args.json:
@@ -78,7 +78,8 @@ def command_reconstruct(args: argparse.Namespace) -> int:
     request = {"kind": "reconstruct", "inputs": [str(p) for p in args.inputs], "estimator": args.estimator,
                "body_model": args.body, "body_file": str(args.body_file or ""), "gender": args.gender,
                "fov_degrees": args.fov, "smoothing": args.smooth, "hands_and_face": not args.no_hands,
-               "person": args.person, "threads": args.threads, "cache_dir": str(args.cache)}
+               "person": args.person, "threads": args.threads, "cache_dir": str(args.cache),
+               "weights": str(args.weights or "")}
     job = Job(request, args.cache / "jobs" / time.strftime("%Y%m%d-%H%M%S-reconstruct"))
     if run_job_quietly(job, args.quiet) != 0:
         return 1
@@ -123,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.add_argument("--smpl", help="an SMPL model file to check")
     info.add_argument("--smplx", help="an SMPL-X model file to check")
+    info.add_argument("--weights", type=Path, help="an EfficientHuman weights file (.onnx) to check")
     info.set_defaults(run=command_info)
     check = commands.add_parser("check", help="decode every frame of photos, videos or folders and report")
     check.add_argument("inputs", nargs="+", type=Path)
@@ -135,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--estimator", default="keypoints", choices=[c.name for c in catalog.estimators()])
     rec.add_argument("--body", default="open", choices=("open", "smpl", "smplx"))
     rec.add_argument("--body-file", type=Path, help="your SMPL / SMPL-X model file (with --body smpl|smplx)")
+    rec.add_argument("--weights", type=Path, help="trained network weights (.onnx) for --estimator efficienthuman")
     rec.add_argument("--gender", default="neutral", choices=("neutral", "female", "male"))
     rec.add_argument("--person", type=int, default=0, help="which person (0: the most prominent)")
     rec.add_argument("--smooth", type=float, default=0.5, help="video smoothing, 0 (off) to 1")

@@ -6,12 +6,14 @@ One source of truth for the panel's drop-downs, the Reconstruct operator's ``pol
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 from .bodymodel.files import check_body_file
 from .bodymodel.library import open_body_available
-from .errors import BodyModelError
+from .errors import BodyModelError, PocketMocapError
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class Choice:
     parameters: str = ""  # size of the network(s), with where the figure comes from
 
 
-def estimators() -> list[Choice]:
-    """Every estimator this build knows, in menu order."""
+def estimators(efficienthuman_weights: str = "") -> list[Choice]:
+    """Every estimator this build knows, in menu order; ``efficienthuman_weights`` is the user's file."""
     mediapipe = importlib.util.find_spec("mediapipe") is not None
     no_weights = ("Not installed: no trained weights exist for it yet (none are published). See the "
                   "documentation for how to train them.")
@@ -36,13 +38,30 @@ def estimators() -> list[Choice]:
                "" if mediapipe else "MediaPipe is missing from this installation: reinstall the extension.",
                weights="MediaPipe 0.10.14's bundled TFLite landmark models (pose full, hands, face mesh)",
                parameters="no trained network of ours: analytic IK and a least-squares fit"),
-        Choice("efficienthuman", "EfficientHuman (lightweight)",
-               "MGFENet + 3D keypoints + analytic IK to SMPL", False, no_weights,
-               parameters="10.9 M, 0.8 GFLOPs (paper)"),
+        _efficienthuman(efficienthuman_weights),
         Choice("binaryhpe", "BinaryHPE (1-bit, whole body)",
                "Binarized Hand4Whole to SMPL-X with hands and face", False, no_weights,
                parameters="17.22 M, 2.5 G OPs (paper convention)"),
     ]
+
+
+def _efficienthuman(weights: str) -> Choice:
+    usable, reason = _weights_status(weights, Path(weights).stat().st_mtime if weights and Path(weights).is_file()
+                                     else 0.0)
+    size = f", ONNX {Path(weights).stat().st_size / 1e6:.1f} MB" if usable else ""
+    return Choice("efficienthuman", "EfficientHuman (lightweight)", "MGFENet + 3D keypoints + analytic IK to SMPL",
+                  usable, reason, weights=weights if usable else "",
+                  parameters=f"10.90 M (paper convention; 11.98 M with spectral filters), 0.80 GMAC{size}")
+
+
+@functools.lru_cache(maxsize=8)
+def _weights_status(path: str, _mtime: float) -> tuple[bool, str]:
+    from .estimators.efficienthuman import weights_status
+
+    try:
+        return weights_status(path)
+    except PocketMocapError as exc:
+        return False, str(exc)
 
 
 def body_models(smpl_path: str = "", smplx_path: str = "") -> list[Choice]:

@@ -4,7 +4,7 @@ import bpy
 
 from ..core import catalog
 from .checks import no_job_running, poll_with
-from .settings import body_model_choices
+from .settings import body_model_choices, estimator_choices
 
 
 def _no_job_running(cls, context) -> bool:
@@ -23,7 +23,7 @@ class POCKETMOCAP_OT_choose_estimator(bpy.types.Operator):
     poll = classmethod(_no_job_running)
 
     def execute(self, context):
-        choice = catalog.find(catalog.estimators(), self.name)
+        choice = catalog.find(estimator_choices(context), self.name)
         if choice is None or not choice.available:
             self.report({"ERROR"}, choice.reason if choice else f'There is no estimator "{self.name}".')
             return {"CANCELLED"}

@@ -11,7 +11,7 @@ from ..core.bodymodel.library import load_body
 from ..scene.reconstruction import add_reconstruction, load_result
 from . import jobs
 from .checks import job_running, no_job_running, poll_with
-from .settings import body_model_choices, user_model_path
+from .settings import body_model_choices, estimator_choices, user_model_path, user_weights_path
 
 KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
 
@@ -26,7 +26,7 @@ def _input_problem(context: bpy.types.Context) -> str:
 
 def _choice_problem(context: bpy.types.Context) -> str:
     settings = context.scene.pocket_mocap
-    for choice in (catalog.find(catalog.estimators(), settings.estimator),
+    for choice in (catalog.find(estimator_choices(context), settings.estimator),
                    catalog.find(body_model_choices(context), settings.body_model)):
         if choice is None:
             return "Choose an estimator and a body model."
@@ -63,7 +63,8 @@ def reconstruct_request(context: bpy.types.Context) -> dict:
     return {"kind": "reconstruct", "inputs": [settings.input_path()], "estimator": settings.estimator,
             "body_model": settings.body_model, "body_file": user_model_path(context, settings.body_model),
             "gender": settings.gender, "fov_degrees": settings.fov, "smoothing": settings.smoothing,
-            "hands_and_face": settings.hands_and_face}
+            "hands_and_face": settings.hands_and_face,
+            "weights": user_weights_path(context, settings.estimator)}
 
 
 @jobs.on_finish("reconstruct")

@@ -82,6 +82,19 @@ def preferences(context: bpy.types.Context):
     return addon.preferences if addon else None
 
 
+def estimator_choices(context: bpy.types.Context) -> list:
+    """The catalog's estimators, judged with the weights files set in the preferences."""
+    from ..core import catalog
+
+    return catalog.estimators(user_weights_path(context, "efficienthuman"))
+
+
+def user_weights_path(context: bpy.types.Context, estimator: str) -> str:
+    prefs = preferences(context)
+    raw = getattr(prefs, f"{estimator}_weights", "") if prefs is not None else ""
+    return bpy.path.abspath(raw) if raw else ""
+
+
 def body_model_choices(context: bpy.types.Context) -> list:
     """The catalog's body models, judged with the model files set in the preferences."""
     from ..core import catalog

@@ -39,6 +39,9 @@ class POCKETMOCAP_AP_preferences(bpy.types.AddonPreferences):
         description="Your licensed SMPL-X model file (.npz or .pkl, 10475 vertices)")
     smpl_status: bpy.props.StringProperty(name="SMPL status")
     smplx_status: bpy.props.StringProperty(name="SMPL-X status")
+    efficienthuman_weights: bpy.props.StringProperty(
+        name="EfficientHuman weights", subtype="FILE_PATH",
+        description="A trained EfficientHuman network (.onnx exported by training/export.py)")
     worker_threads: bpy.props.IntProperty(
         name="Worker threads", min=1, max=64, default=max(1, min(4, os.cpu_count() or 2)),
         description="CPU threads the background worker may use")
@@ -52,6 +55,7 @@ class POCKETMOCAP_AP_preferences(bpy.types.AddonPreferences):
             layout.prop(self, path_prop)
             if status:
                 layout.label(text=status, icon="CHECKMARK" if status.startswith("OK") else "ERROR")
+        layout.prop(self, "efficienthuman_weights")
         layout.prop(self, "worker_threads")
         layout.prop(self, "cache_dir")
 

@@ -6,7 +6,7 @@ import bpy
 
 from ..core import catalog
 from ..operators import jobs
-from ..operators.settings import body_model_choices
+from ..operators.settings import body_model_choices, estimator_choices
 
 
 def draw_choices(layout: bpy.types.UILayout, choices: list, operator: str) -> None:
@@ -23,7 +23,7 @@ class POCKETMOCAP_MT_estimators(bpy.types.Menu):
     bl_label = "Estimator"
 
     def draw(self, context):
-        draw_choices(self.layout, catalog.estimators(), "pocket_mocap.choose_estimator")
+        draw_choices(self.layout, estimator_choices(context), "pocket_mocap.choose_estimator")
 
 
 class POCKETMOCAP_MT_body_models(bpy.types.Menu):
@@ -57,7 +57,7 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
     def draw(self, context):
         settings = context.scene.pocket_mocap
         layout = self.layout
-        self._draw_choice(layout, "Estimator", catalog.estimators(), settings.estimator,
+        self._draw_choice(layout, "Estimator", estimator_choices(context), settings.estimator,
                           "POCKETMOCAP_MT_estimators")
         self._draw_choice(layout, "Body", body_model_choices(context), settings.body_model,
                           "POCKETMOCAP_MT_body_models")

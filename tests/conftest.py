@@ -95,3 +95,26 @@ def media_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "my clips é ü"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture(scope="session")
+def smoke_weights(tmp_path_factory) -> Path:
+    """EfficientHuman trained for 30 steps on generated samples and exported: a real (if useless) trained
+    network for the end-to-end tests. Skips where torch is not installed."""
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT))
+    import torch
+    from support.bodyfiles import random_model_arrays
+
+    from core.bodymodel.model import body_model_from_arrays
+    from training.data import GeneratedSamples
+    from training.efficienthuman import efficienthuman
+    from training.export import export_onnx
+    from training.train import train
+
+    folder = tmp_path_factory.mktemp("efficienthuman")
+    body = body_model_from_arrays(random_model_arrays("smpl", seed=0), "smpl", "random")
+    train(GeneratedSamples(body, 16), body, 30, folder / "smoke.pt", batch_size=4, log_every=30)
+    state = torch.load(folder / "smoke.pt", weights_only=True)
+    return export_onnx(efficienthuman(state["model"]).eval(), folder / "smoke.onnx", state["step"],
+                       "GeneratedSamples(16), smoke test")

@@ -33,14 +33,25 @@ class _Outputs(nn.Module):
         return tuple(getattr(out, name) for name in OUTPUTS)
 
 
-def export_onnx(model: EfficientHuman, path: Path) -> Path:
-    """Write ``model`` (eval mode, matmul-DFT filters) to ``path`` with a fixed 1 x 3 x 256 x 256 input."""
+def export_onnx(model: EfficientHuman, path: Path, trained_steps: int = 0, data: str = "") -> Path:
+    """Write ``model`` (eval mode, matmul-DFT filters) to ``path`` with a fixed 1 x 3 x 256 x 256 input.
+
+    The file records how many steps trained it: the add-on refuses one with none (random weights).
+    """
     wrapper = _Outputs(model.use_matmul_dft()).eval()
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation and constant-folding notices
         warnings.simplefilter("ignore")
         torch.onnx.export(wrapper, (torch.zeros(1, 3, 256, 256),), str(path), opset_version=OPSET,
                           input_names=["image"], output_names=list(OUTPUTS), dynamo=False)
     model.eval()  # the exporter restores the wrapper's mode; keep the model in inference mode
+    import onnx
+
+    graph = onnx.load(str(path))
+    for key, value in (("pocket_mocap.model", "efficienthuman"), ("pocket_mocap.trained_steps", str(trained_steps)),
+                       ("pocket_mocap.training_data", data)):
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(graph, str(path))
     return path
 
 
@@ -63,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--deploy", action="store_true", help="the padded deployment variant")
     args = parser.parse_args(argv)
-    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)["model"]
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    state = checkpoint["model"]
     model = (efficienthuman_deploy if args.deploy else efficienthuman)(None)
     model.load_state_dict(pad_state_dict(state, model.state_dict()) if args.deploy else state)
-    export_onnx(model.eval(), args.output)
+    export_onnx(model.eval(), args.output, int(checkpoint.get("step", 0)), str(checkpoint.get("data", "")))
     worst = max(onnx_difference(model, args.output, torch.randn(1, 3, 256, 256)).values())
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB); onnxruntime vs torch: {worst:.2e}")
     return 0 if worst <= 1e-3 else 1

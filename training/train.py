@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     body = load_body_model(args.body_file, "smpl") if args.body_file else load_body("open", "smpl")
     train(GeneratedSamples(body, args.generated), body, args.steps, args.out, args.batch, args.lr, args.resume)
     if args.export:
-        model = efficienthuman(torch.load(args.out, map_location="cpu", weights_only=True)["model"]).eval()
-        export_onnx(model, args.export)
+        checkpoint = torch.load(args.out, map_location="cpu", weights_only=True)
+        model = efficienthuman(checkpoint["model"]).eval()
+        export_onnx(model, args.export, int(checkpoint["step"]), f"GeneratedSamples({args.generated})")
         print(f"exported {args.export}")
     return 0
 

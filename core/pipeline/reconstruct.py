@@ -41,6 +41,7 @@ class Settings:
     smoothing: float = 0.5
     hands_and_face: bool = True
     person: int = 0
+    weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
     def from_job(cls, job: dict) -> Settings:
@@ -66,11 +67,17 @@ def result_folder(cache_root: Path, path: Path, settings: Settings) -> Path:
 
 def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     settings = Settings.from_job(job)
-    if settings.estimator != "keypoints":
+    if settings.estimator not in ("keypoints", "efficienthuman"):
         raise PocketMocapError(f'The "{settings.estimator}" estimator is not installed: no trained weights exist '
                                'for it yet. Use the keypoint-guided default.')
     if settings.person != 0:
         raise PocketMocapError("This version reconstructs the most prominent person only (person 0).")
+    if settings.estimator == "efficienthuman":
+        from ..estimators.efficienthuman import weights_status
+
+        usable, reason = weights_status(settings.weights)
+        if not usable:
+            raise PocketMocapError(reason)
     inputs = media.collect_inputs(job.get("inputs", []))
     model = load_body(settings.body_model, settings.family, settings.body_file, settings.gender)
     infos = [media.probe(path) for path in inputs]
@@ -124,15 +131,60 @@ def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings,
 
 def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
     (_, rgb), = media.iter_frames(info.path)
-    with LandmarkDetector(video=False, hands_and_face=settings.hands_and_face) as detector:
-        observation = detect_anywhere(detector, rgb)
-    if observation is None:
-        raise MediaError(f'No person was found in "{info.path.name}". Use a photo where the whole body, or at '
-                         'least head and shoulders, is clearly visible.')
     camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
-    betas = fit_shape(model, [observation])
-    frame = FrameFitter(model, camera, betas, settings).fit(observation, PHOTO_ITERATIONS)
+    with estimator_for(settings, model, camera, video=False) as estimator:
+        item = estimator.observe(rgb, search=True)
+        if item is None:
+            raise MediaError(f'No person was found in "{info.path.name}". Use a photo where the whole body, or '
+                             'at least head and shoulders, is clearly visible.')
+        betas = estimator.shape([item])
+        frame = estimator.fitter(betas, temporal=0.0).estimate(item, PHOTO_ITERATIONS)
     return {key: np.asarray([value]) for key, value in frame.items()}, betas, camera
+
+
+class KeypointEstimator:
+    """The keypoint-guided default, frame by frame: MediaPipe landmarks (smoothed for video) -> fit."""
+
+    def __init__(self, settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
+        self.settings, self.model, self.camera = settings, model, camera
+        self.detector = LandmarkDetector(video=video, hands_and_face=settings.hands_and_face)
+        self.filters = {name: OneEuroFilter(fps, settings.smoothing if video else 0.0) for name in ("pose_2d", "world")}
+
+    def __enter__(self) -> KeypointEstimator:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.detector.close()
+
+    def observe(self, rgb: np.ndarray, search: bool = False) -> Observation | None:
+        """Landmarks of the person in ``rgb``; ``search`` also looks in crops when the whole image fails."""
+        obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
+        if obs is not None:
+            obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
+            obs.world = self.filters["world"](obs.world)
+        return obs
+
+    def shape(self, items: list) -> np.ndarray:
+        seen = [obs for obs in items if obs is not None]
+        return fit_shape(self.model, seen) if seen else np.zeros(self.model.num_betas, np.float32)
+
+    def fitter(self, betas: np.ndarray, temporal: float = 0.2) -> FrameFitter:
+        return FrameFitter(self.model, self.camera, betas, self.settings, temporal)
+
+    def state(self) -> dict:
+        return {name: f.state() for name, f in self.filters.items()}
+
+    def restore(self, state: dict) -> None:
+        for name, saved in state.items():
+            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
+
+
+def estimator_for(settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
+    if settings.estimator == "efficienthuman":
+        from ..estimators.efficienthuman import EfficientHumanEstimator
+
+        return EfficientHumanEstimator(settings, model, camera, video)
+    return KeypointEstimator(settings, model, camera, video, fps)
 
 
 class FrameFitter:
@@ -147,6 +199,16 @@ class FrameFitter:
         self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
             if model.family == "smplx" else None
 
+    def estimate(self, obs: Observation, iterations: int = VIDEO_ITERATIONS) -> dict:
+        return self.fit(obs, iterations)
+
+    def state(self) -> dict:
+        return {"previous": self.previous, "fixed": self.body.fixed}
+
+    def restore(self, state: dict) -> None:
+        if state.get("previous") is not None:
+            self.previous = np.asarray(state["previous"])
+            self.body.fixed[:] = np.asarray(state["fixed"])
     def fit(self, obs: Observation, iterations: int) -> dict:
         fit = self.body.fit(obs, self.previous, self.weights, iterations)
         self.previous = fit.params
@@ -185,28 +247,29 @@ class FrameFitter:
 
 
 class VideoReconstruction:
-    """Frame by frame with MediaPipe's tracking, smoothed, written in chunks; resumes where it stopped."""
+    """Frame by frame with the estimator's tracking, smoothed, written in chunks; resumes where it stopped."""
 
     def __init__(self, info: media.MediaInfo, model: BodyModel, settings: Settings, chunks: Path, run: Run):
         self.info, self.model, self.settings, self.run_progress = info, model, settings, run
         self.store = ChunkStore(chunks)
         self.camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
         self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
-        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing)
-                        for name in ("pose_2d", "world", "rotations", "trans")}
+        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing) for name in ("rotations", "trans")}
         self.last: dict | None = None
 
     def run(self) -> tuple[dict, np.ndarray, Camera]:
         state = self.store.state()
         start = self.store.next_frame()
         self.run_progress.step(self.info.path.name, start)
-        with LandmarkDetector(video=True, hands_and_face=self.settings.hands_and_face) as detector:
-            frames = self._frames_after(start, detector)
-            betas, pending = self._shape(state, frames)
-            fitter = FrameFitter(self.model, self.camera, betas, self.settings, temporal=0.2)
-            self._restore(state, fitter)
+        with estimator_for(self.settings, self.model, self.camera, True, self.info.fps or 30.0) as estimator:
+            frames = ((index, estimator.observe(rgb)) for index, rgb in self._frames_after(start))
+            pending = [] if "betas" in state else _take(frames, SHAPE_FRAMES)
+            betas = np.asarray(state["betas"], np.float32) if "betas" in state else \
+                estimator.shape([item for _, item in pending])
+            fitter = estimator.fitter(betas)
+            self._restore(state, estimator, fitter)
             try:
-                self._fit_all(fitter, pending, frames, start, betas)
+                self._fit_all(estimator, fitter, _chain(pending, frames), start, betas)
             except JobCancelled:
                 self._keep_partial(betas)
                 raise
@@ -231,67 +294,51 @@ class VideoReconstruction:
                                 "body_model": self.settings.body_model})
             self.run_progress.ctx.partial_result = str(partial)
 
-    def _frames_after(self, start: int, detector: LandmarkDetector):
-        """(index, observation or None) from frame ``start``; earlier frames are decoded and skipped so
-        that no frame is lost or repeated whatever the codec's seeking does."""
+    def _frames_after(self, start: int):
+        """(index, rgb) from frame ``start``; earlier frames are decoded and skipped so that no frame is lost
+        or repeated whatever the codec's seeking does."""
         for index, rgb in media.iter_frames(self.info.path):
             if index >= start:
-                yield index, detector.detect(rgb)
+                yield index, rgb
 
-    def _shape(self, state: dict, frames) -> tuple[np.ndarray, list]:
-        if "betas" in state:
-            return np.asarray(state["betas"], np.float32), []
-        pending = []
-        for item in frames:
-            pending.append(item)
-            if len(pending) >= SHAPE_FRAMES:
-                break
-        seen = [obs for _, obs in pending if obs is not None]
-        betas = fit_shape(self.model, seen) if seen else np.zeros(self.model.num_betas, np.float32)
-        return betas, pending
-
-    def _restore(self, state: dict, fitter: FrameFitter) -> None:
-        if "previous" in state:
-            fitter.previous = np.asarray(state["previous"])
-            fitter.body.fixed[:] = np.asarray(state["fixed"])
+    def _restore(self, state: dict, estimator, fitter) -> None:
+        if "last" in state:
+            fitter.restore(state.get("fitter", {}))
+            estimator.restore(state.get("estimator", {}))
             self.last = {key: np.asarray(value) for key, value in state["last"].items()}
         for name, saved in state.get("filters", {}).items():
             self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
 
-    def _fit_all(self, fitter: FrameFitter, pending: list, frames, start: int, betas: np.ndarray) -> None:
+    def _fit_all(self, estimator, fitter, items, start: int, betas: np.ndarray) -> None:
         batch: dict[str, list] = {}
         batch_start = start
-        last = self.last
         try:
-            for index, obs in _chain(pending, frames):
+            for index, item in items:
                 self.run_progress.ctx.check_cancelled()
-                frame = self._fit_frame(fitter, obs, last)
-                last = self.last = frame
-                for key, value in frame.items():
+                self.last = self._fit_frame(fitter, item)
+                for key, value in self.last.items():
                     batch.setdefault(key, []).append(value)
                 self.run_progress.step(self.info.path.name)
                 if len(batch["confidence"]) >= self.chunk_frames:
-                    self._flush(batch_start, batch, fitter, betas)
+                    self._flush(batch_start, batch, estimator, fitter, betas)
                     batch_start, batch = index + 1, {}
         except JobCancelled:
             if batch:
-                self._flush(batch_start, batch, fitter, betas)
+                self._flush(batch_start, batch, estimator, fitter, betas)
             raise
         if batch:
-            self._flush(batch_start, batch, fitter, betas)
+            self._flush(batch_start, batch, estimator, fitter, betas)
 
-    def _fit_frame(self, fitter: FrameFitter, obs: Observation | None, last: dict | None) -> dict:
-        if obs is None:  # no person this frame: hold the last pose (or rest before the first), confidence 0
-            if last is None:
+    def _fit_frame(self, fitter, item) -> dict:
+        if item is None:  # no person this frame: hold the last pose (or rest before the first), confidence 0
+            if self.last is None:
                 empty = len(self.model.parents) * 3
                 return {"poses": np.zeros(empty), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
                         "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4)}
-            return dict(last, confidence=0.0)
-        obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
-        obs.world = self.filters["world"](obs.world)
-        return self._smooth_output(fitter, fitter.fit(obs, VIDEO_ITERATIONS))
+            return dict(self.last, confidence=0.0)
+        return self._smooth_output(fitter, fitter.estimate(item))
 
-    def _smooth_output(self, fitter: FrameFitter, frame: dict) -> dict:
+    def _smooth_output(self, fitter, frame: dict) -> dict:
         """One-Euro on the fitted rotations as quaternions (sign kept continuous) and on the translation;
         joints are recomputed from the smoothed pose so that they stay consistent with it."""
         quaternions = axis_angle_to_quaternion(frame["poses"].reshape(-1, 3).astype(np.float64))
@@ -307,10 +354,19 @@ class VideoReconstruction:
         return dict(frame, poses=poses.astype(np.float32), trans=trans.astype(np.float32), joints=joints,
                     joints_2d=self.camera.project(joints))
 
-    def _flush(self, start: int, batch: dict, fitter: FrameFitter, betas: np.ndarray) -> None:
-        state = {"betas": betas, "previous": fitter.previous, "fixed": fitter.body.fixed, "last": self.last,
+    def _flush(self, start: int, batch: dict, estimator, fitter, betas: np.ndarray) -> None:
+        state = {"betas": betas, "fitter": fitter.state(), "estimator": estimator.state(), "last": self.last,
                  "filters": {name: f.state() for name, f in self.filters.items()}}
         self.store.write(start, batch, state)
+
+
+def _take(items, count: int) -> list:
+    taken = []
+    for item in items:
+        taken.append(item)
+        if len(taken) >= count:
+            break
+    return taken
 
 
 def _chain(first: list, rest):
