@@ -99,6 +99,7 @@ def test_preferences_draw_paths_and_their_status(addon):
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
     prefs.smplx_status = "OK: SMPL-X, 10475 vertices"
     record = draw(type(prefs), bpy.context, prefs)
-    assert [r[1] for r in record if r[0] == "prop"] == ["smpl_path", "smplx_path", "worker_threads", "cache_dir"]
+    assert [r[1] for r in record if r[0] == "prop"] == ["smpl_path", "smplx_path", "efficienthuman_weights",
+                                                         "worker_threads", "cache_dir"]
     assert ("label", "OK: SMPL-X, 10475 vertices") in record
     prefs.smplx_status = ""

@@ -52,3 +52,33 @@ def test_augmentation_moves_targets_with_the_image(body):
         x, y = np.clip(pixels[seen, 0], 0, 255), np.clip(pixels[seen, 1], 0, 255)
         # the blobs are bright, the background dark: most targets land on bright pixels
         assert np.median(image[y, x].max(axis=1)) > np.median(image.max(axis=2))
+
+
+def test_checkpoint_with_the_authors_names_loads():
+    import re
+
+    from training.checkpoints import AUTHOR_NAMES, convert_author_state_dict
+    from training.efficienthuman import efficienthuman
+
+    ours = efficienthuman().state_dict()
+    # Build the authors' naming by running the table backwards (each replacement back to its pattern).
+    backwards = [(r"^backbone\.", "preact."), (r"^keypoints\.maps\.", "final_layer."),
+                 (r"^keypoints\.norm\.g$", "mlp.0.g"), (r"^keypoints\.lift\.weight$", "mlp.1.weight"),
+                 (r"^keypoints\.gau\.norm\.g$", "gau.ln.g"), (r"^keypoints\.gau\.out\.", "gau.o."),
+                 (r"^keypoints\.gau\.residual_scale$", "gau.res_scale.scale"), (r"^keypoints\.gau\.", "gau."),
+                 (r"^keypoints\.coords\.(\d)\.weight$", r"coord_\1.weight"),
+                 (r"^keypoints\.sigmas\.(\d)\.weight$", r"sigma_\1.weight"), (r"^shape\.", "decshape."),
+                 (r"^twist\.", "decphi."), (r"^camera\.", "deccam."), (r"^mean_betas$", "init_shape")]
+    authors = {}
+    for key, value in ours.items():
+        for pattern, replacement in backwards:
+            if re.search(pattern, key):
+                key = re.sub(pattern, replacement, key)
+                break
+        authors["module." + key] = value + 1.0 if value.is_floating_point() else value
+    assert any(k.startswith("module.preact.") for k in authors) and len(AUTHOR_NAMES) > 10
+    converted = convert_author_state_dict(authors, set(ours))
+    model = efficienthuman(converted)
+    assert torch.equal(model.fc1.weight, ours["fc1.weight"] + 1.0)
+    with pytest.raises(KeyError, match="no counterpart"):
+        convert_author_state_dict({**authors, "module.extra_head.weight": torch.zeros(1)}, set(ours))
