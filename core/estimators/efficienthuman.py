@@ -7,6 +7,7 @@ The network only runs from a weights file that says it was trained (ONNX metadat
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,8 @@ class EfficientHumanEstimator:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 2
+        # The worker sets OMP_NUM_THREADS from the job's "threads" (the add-on preference).
+        options.intra_op_num_threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
         self.session = onnxruntime.InferenceSession(settings.weights, options, providers=["CPUExecutionProvider"])
         self.detector = LandmarkDetector(video=video, hands_and_face=False)
         self.model, self.camera = model, camera
