@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bodymodel import lbs
 from ..bodymodel.model import BodyModel
 from ..errors import PocketMocapError
 from ..ik import hybrik
-from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from ..rotations import matrix_to_axis_angle
+from . import posed_joints
 from .keypoints.detect import LandmarkDetector, detect_anywhere
 from .keypoints.fit import Camera
 
@@ -171,12 +171,7 @@ class NetworkFitter:
 
     def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
         """Camera-space SMPL-order joints ``(24, 3)``."""
-        rotations = axis_angle_to_matrix(poses.reshape(1, -1, 3).astype(np.float64))
-        world = lbs.world_transforms(rotations, self.rest_joints[None], self.model.parents)[0]
-        joints = world[:, :3, 3] + trans
-        if self.model.family == "smplx":
-            joints = np.vstack([joints[:22], joints[[28, 43]]])
-        return joints[:24].astype(np.float32)
+        return posed_joints(self.rest_joints, self.model.parents, self.model.family, poses, trans)
 
     def state(self) -> dict:
         return {}

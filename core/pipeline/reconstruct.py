@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import media
-from ..bodymodel import lbs
 from ..bodymodel.library import load_body
 from ..bodymodel.model import BodyModel
 from ..errors import JobCancelled, MediaError, PocketMocapError
+from ..estimators import posed_joints, smpl_order
 from ..estimators.keypoints.detect import LandmarkDetector, detect_anywhere
 from ..estimators.keypoints.fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
 from ..estimators.keypoints.hands import finger_rotations, finger_tips, jaw_rotation
@@ -215,23 +215,14 @@ class FrameFitter:
         poses = fit.poses.reshape(-1, 3).copy()
         if self.tips is not None and self.settings.hands_and_face:
             self._hands_and_jaw(obs, fit.params, poses)
-        joints = self.smpl_joints(fit.joints)
+        joints = smpl_order(fit.joints, self.model.family)
         return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints,
                 "joints_2d": self.body.camera.project(joints), "confidence": fit.confidence,
                 "person_box": obs.box()}
 
-    def smpl_joints(self, joints: np.ndarray) -> np.ndarray:
-        """The first 24 joints in SMPL order; SMPL-X has no hand joints, its middle-finger bases stand in."""
-        if self.model.family == "smplx":
-            joints = np.vstack([joints[:22], joints[[28, 43]]])
-        return joints[:24].astype(np.float32)
-
     def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
         """Camera-space SMPL-order joints ``(24, 3)`` of a full pose ``(J*3,)`` and translation."""
-        rest = self.body.rest[None]
-        world = lbs.world_transforms(axis_angle_to_matrix(poses.reshape(1, -1, 3).astype(np.float64)), rest,
-                                     self.model.parents)[0]
-        return self.smpl_joints(world[:, :3, 3] + trans)
+        return posed_joints(self.body.rest, self.model.parents, self.model.family, poses, trans)
 
     def _hands_and_jaw(self, obs: Observation, params: np.ndarray, poses: np.ndarray) -> None:
         world = self.body.world_rotations(params)
