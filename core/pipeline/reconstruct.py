@@ -17,18 +17,16 @@ from .. import media
 from ..bodymodel.library import load_body
 from ..bodymodel.model import BodyModel
 from ..errors import JobCancelled, MediaError, PocketMocapError
-from ..estimators import posed_joints, smpl_order
-from ..estimators.keypoints.detect import LandmarkDetector, detect_anywhere
-from ..estimators.keypoints.fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
-from ..estimators.keypoints.hands import finger_rotations, finger_tips, jaw_rotation
-from ..rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_axis_angle, quaternion_to_axis_angle
+from ..estimators.keypoints.estimator import KeypointEstimator
+from ..estimators.keypoints.fit import Camera
+from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 from ..worker.context import TaskContext
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
 
 RESULT_VERSION = 1  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
-VIDEO_ITERATIONS, PHOTO_ITERATIONS = 4, 15
+PHOTO_ITERATIONS = 15
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,10 @@ class Settings:
 def result_folder(cache_root: Path, path: Path, settings: Settings) -> Path:
     """``cache_root/results/<key>``: the key covers the input file (path, size, time) and the settings."""
     stat = path.stat()
-    body = Path(settings.body_file)
-    body_stamp = body.stat().st_mtime_ns if settings.body_file and body.is_file() else 0
+    stamps = [Path(f).stat().st_mtime_ns if f and Path(f).is_file() else 0
+              for f in (settings.body_file, settings.weights)]  # a retrained or replaced file changes results
     key = json.dumps([RESULT_VERSION, str(path.resolve()), stat.st_size, stat.st_mtime_ns, asdict(settings),
-                      body_stamp], sort_keys=True)
+                      stamps], sort_keys=True)
     return cache_root / "results" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -142,99 +140,12 @@ def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
     return {key: np.asarray([value]) for key, value in frame.items()}, betas, camera
 
 
-class KeypointEstimator:
-    """The keypoint-guided default, frame by frame: MediaPipe landmarks (smoothed for video) -> fit."""
-
-    def __init__(self, settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
-        self.settings, self.model, self.camera = settings, model, camera
-        self.detector = LandmarkDetector(video=video, hands_and_face=settings.hands_and_face)
-        self.filters = {name: OneEuroFilter(fps, settings.smoothing if video else 0.0) for name in ("pose_2d", "world")}
-
-    def __enter__(self) -> KeypointEstimator:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.detector.close()
-
-    def observe(self, rgb: np.ndarray, search: bool = False) -> Observation | None:
-        """Landmarks of the person in ``rgb``; ``search`` also looks in crops when the whole image fails."""
-        obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
-        if obs is not None:
-            obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
-            obs.world = self.filters["world"](obs.world)
-        return obs
-
-    def shape(self, items: list) -> np.ndarray:
-        seen = [obs for obs in items if obs is not None]
-        return fit_shape(self.model, seen) if seen else np.zeros(self.model.num_betas, np.float32)
-
-    def fitter(self, betas: np.ndarray, temporal: float = 0.2) -> FrameFitter:
-        return FrameFitter(self.model, self.camera, betas, self.settings, temporal)
-
-    def state(self) -> dict:
-        return {name: f.state() for name, f in self.filters.items()}
-
-    def restore(self, state: dict) -> None:
-        for name, saved in state.items():
-            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
-
-
 def estimator_for(settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
     if settings.estimator == "efficienthuman":
         from ..estimators.efficienthuman import EfficientHumanEstimator
 
         return EfficientHumanEstimator(settings, model, camera, video)
     return KeypointEstimator(settings, model, camera, video, fps)
-
-
-class FrameFitter:
-    """Body fit plus SMPL-X fingers and jaw; keeps the previous frame for warm starts."""
-
-    def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray, settings: Settings,
-                 temporal: float = 0.0):
-        self.model, self.settings = model, settings
-        self.body = BodyFitter(model, camera, betas)
-        self.weights = FitWeights(temporal=temporal)
-        self.previous: np.ndarray | None = None
-        self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
-            if model.family == "smplx" else None
-
-    def estimate(self, obs: Observation, iterations: int = VIDEO_ITERATIONS) -> dict:
-        return self.fit(obs, iterations)
-
-    def state(self) -> dict:
-        return {"previous": self.previous, "fixed": self.body.fixed}
-
-    def restore(self, state: dict) -> None:
-        if state.get("previous") is not None:
-            self.previous = np.asarray(state["previous"])
-            self.body.fixed[:] = np.asarray(state["fixed"])
-    def fit(self, obs: Observation, iterations: int) -> dict:
-        fit = self.body.fit(obs, self.previous, self.weights, iterations)
-        self.previous = fit.params
-        poses = fit.poses.reshape(-1, 3).copy()
-        if self.tips is not None and self.settings.hands_and_face:
-            self._hands_and_jaw(obs, fit.params, poses)
-        joints = smpl_order(fit.joints, self.model.family)
-        return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints,
-                "joints_2d": self.body.camera.project(joints), "confidence": fit.confidence,
-                "person_box": obs.box()}
-
-    def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
-        """Camera-space SMPL-order joints ``(24, 3)`` of a full pose ``(J*3,)`` and translation."""
-        return posed_joints(self.body.rest, self.model.parents, self.model.family, poses, trans)
-
-    def _hands_and_jaw(self, obs: Observation, params: np.ndarray, poses: np.ndarray) -> None:
-        world = self.body.world_rotations(params)
-        for side, landmarks, wrist in (("left", obs.left_hand, 20), ("right", obs.right_hand, 21)):
-            if landmarks is None:
-                continue
-            for joint, matrix in finger_rotations(side, landmarks, world[wrist], self.body.rest, self.model.parents,
-                                                  self.tips[side]).items():
-                self.body.fixed[joint] = matrix
-        if obs.face is not None:
-            self.body.fixed[22] = axis_angle_to_matrix(jaw_rotation(obs.face))
-        poses[22:] = matrix_to_axis_angle(self.body.fixed[22:])
 
 
 class VideoReconstruction:
