@@ -13,6 +13,7 @@ from pathlib import Path
 
 import bpy
 
+from ..core.errors import PocketMocapError
 from ..core.worker.job import Job
 from .settings import ADDON, preferences
 
@@ -91,12 +92,11 @@ def _settle(context: bpy.types.Context, job: Job, keep_frames: bool = False) -> 
     status.running = False
     outcome = job.outcome
     if outcome.state == "done":
-        handler = _finish_handlers.get(job.request["kind"])
-        level, message = handler(context, job) if handler else ("INFO", outcome.message)
+        level, message = _apply(context, job)
     elif outcome.state == "cancelled" and keep_frames and outcome.result:
         outcome.summary = {"results": [{"input": job.request["inputs"][0], "result": outcome.result}]}
-        _, kept = _finish_handlers[job.request["kind"]](context, job)
-        level, message = "WARNING", f"{outcome.message} {kept}"
+        level, kept = _apply(context, job)
+        level, message = ("WARNING" if level != "ERROR" else level), f"{outcome.message} {kept}"
     elif outcome.state == "cancelled":
         level, message = "WARNING", outcome.message
     else:
@@ -106,6 +106,17 @@ def _settle(context: bpy.types.Context, job: Job, keep_frames: bool = False) -> 
         message = " ".join([message, *outcome.warnings])
     status.message, status.message_level = message, level
     status.text = outcome.state.capitalize()
+
+
+def _apply(context: bpy.types.Context, job: Job) -> tuple[str, str]:
+    """Run the job kind's finish handler; a failure there is reported, the scene left as it was."""
+    handler = _finish_handlers.get(job.request["kind"])
+    if handler is None:
+        return "INFO", job.outcome.message
+    try:
+        return handler(context, job)
+    except (PocketMocapError, OSError, ValueError, KeyError) as exc:
+        return "ERROR", f"The result could not be brought into the scene: {exc}"
 
 
 def stop_active_job() -> None:

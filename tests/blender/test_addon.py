@@ -225,3 +225,16 @@ def test_export_needs_a_rig(addon):
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
     assert not bpy.ops.pocket_mocap.export_fbx.poll()
+
+
+def test_a_failing_finish_is_reported_not_raised(addon, video, status, monkeypatch):
+    jobs = addon.operators.jobs
+
+    def broken(context, job):
+        raise addon.core.errors.PocketMocapError("the body-model file was removed")
+
+    monkeypatch.setitem(jobs._finish_handlers, "probe", broken)
+    jobs.start_job(bpy.context, {"kind": "probe", "inputs": [str(video)]})
+    poll_until_done(addon)
+    assert status.message_level == "ERROR"
+    assert "could not be brought into the scene: the body-model file was removed" in status.message
