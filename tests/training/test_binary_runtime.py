@@ -1,0 +1,52 @@
+"""The binary inference path: integer ±1 convolutions equal the float simulation; packed storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from training.binary_runtime import encoder_onnx, load_packed, save_packed  # noqa: E402
+from training.binaryhpe import BinaryConv2d, ResNet  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    torch.manual_seed(0)
+    model = ResNet(18, binary=True).eval()
+    for module in model.modules():  # non-trivial statistics, so that every term matters
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.2, 0.2)
+    return model
+
+
+@pytest.mark.parametrize("integer", [True, False], ids=["integer", "float-twin"])
+def test_onnx_paths_equal_the_torch_simulation(encoder, integer):
+    import onnxruntime
+
+    image = torch.randn(1, 3, 128, 96)
+    with torch.no_grad():
+        expected = encoder(image).numpy()
+    model = encoder_onnx(encoder, tuple(image.shape), integer)
+    kinds = {node.op_type for node in model.graph.node}
+    assert ("ConvInteger" in kinds) == integer
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    found = session.run(None, {"image": image.numpy()})[0]
+    assert np.abs(found - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+
+
+def test_packed_storage_is_small_and_exact(encoder, tmp_path):
+    path = save_packed(encoder, tmp_path / "packed.npz")
+    binary = sum(m.weight.numel() for m in encoder.modules() if isinstance(m, BinaryConv2d))
+    with np.load(path) as data:
+        packed_bytes = sum(data[k].nbytes for k in data.files if k.endswith(":bits"))
+    assert packed_bytes * 20 <= binary * 4, "binary weights at least 20x smaller than float32"
+    reloaded = load_packed(ResNet(18, binary=True), path).eval()
+    image = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.allclose(reloaded(image), encoder(image), atol=1e-5)
