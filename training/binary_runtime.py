@@ -103,7 +103,9 @@ class GraphBuilder:
         if isinstance(module, FusionDown):
             a = self.clip(x)
             groups = [self.name("split") for _ in module.branches]
-            self.nodes.append(helper.make_node("Split", [a], groups, axis=1, num_outputs=len(groups)))
+            width = module.branches[0].conv.in_channels
+            sizes = self.constant(np.full(len(groups), width, np.int64))  # opset 17: sizes as an input
+            self.nodes.append(helper.make_node("Split", [a, sizes], groups, axis=1))
             total = self.lcr_branch(groups[0], module.branches[0])
             for group, branch in zip(groups[1:], module.branches[1:], strict=True):
                 total = self.op("Add", [total, self.lcr_branch(group, branch)])
