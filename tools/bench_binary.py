@@ -10,32 +10,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from onnx_timing import median_latency_ms  # noqa: E402
+
 from training.binary_runtime import GraphBuilder, encoder_onnx  # noqa: E402
 from training.binaryhpe import BinaryConv2d, ResNet  # noqa: E402
-
-
-def median_ms(model, shape: tuple[int, ...], runs: int) -> float:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: np.random.default_rng(0).normal(size=shape).astype(np.float32)}
-    for _ in range(5):
-        session.run(None, feed)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        session.run(None, feed)
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
 
 
 def layer_model(conv: BinaryConv2d, shape: tuple[int, ...], integer: bool):
@@ -77,14 +61,14 @@ def main() -> int:
     for label, (encoder, shape) in encoders.items():
         print(label)
         for conv, input_shape in binary_layers(encoder, shape):
-            float_ms = median_ms(layer_model(conv, input_shape, False), input_shape, args.runs)
-            integer_ms = median_ms(layer_model(conv, input_shape, True), input_shape, args.runs)
+            float_ms = median_latency_ms(layer_model(conv, input_shape, False), input_shape, args.runs)
+            integer_ms = median_latency_ms(layer_model(conv, input_shape, True), input_shape, args.runs)
             ratios.append(float_ms / integer_ms)
             print(f"  {conv.in_channels:>4}->{conv.out_channels:<4} k{conv.kernel_size[0]} s{conv.stride[0]} "
                   f"at {input_shape[2]}x{input_shape[3]}: {float_ms:6.3f} vs {integer_ms:6.3f} ms "
                   f"({float_ms / integer_ms:4.2f}x)")
-        whole_float = median_ms(encoder_onnx(encoder, shape, False), shape, args.runs)
-        whole_integer = median_ms(encoder_onnx(encoder, shape, True), shape, args.runs)
+        whole_float = median_latency_ms(encoder_onnx(encoder, shape, False), shape, args.runs)
+        whole_integer = median_latency_ms(encoder_onnx(encoder, shape, True), shape, args.runs)
         print(f"  whole encoder: float twin {whole_float:.2f} ms, integer {whole_integer:.2f} ms "
               f"({whole_float / whole_integer:.2f}x)")
     print(f"binary convs: median speed-up {statistics.median(ratios):.2f}x "

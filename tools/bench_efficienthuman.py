@@ -9,37 +9,20 @@ The networks carry random weights: only speed is measured here.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from onnx_timing import median_latency_ms  # noqa: E402
+
 from training.efficienthuman import efficienthuman, efficienthuman_deploy  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.reference_nets import MobileNetV3Large  # noqa: E402
-
-
-def latency_ms(path: Path, shape: tuple[int, ...], runs: int, threads: int = 2) -> float:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: np.random.default_rng(0).normal(size=shape).astype(np.float32)}
-    for _ in range(10):
-        session.run(None, feed)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        session.run(None, feed)
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
 
 
 def export_reference(path: Path) -> Path:
@@ -64,7 +47,8 @@ def main() -> int:
         }
         print(f"onnxruntime, batch 1, 2 threads, median of {args.runs} runs after 10 warm-up runs")
         for label, (path, shape) in graphs.items():
-            print(f"  {label:<32} {latency_ms(path, shape, args.runs):7.2f} ms   ({path.stat().st_size / 1e6:.1f} MB)")
+            milliseconds = median_latency_ms(path, shape, args.runs)
+            print(f"  {label:<32} {milliseconds:7.2f} ms   ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
