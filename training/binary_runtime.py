@@ -172,3 +172,78 @@ def load_packed(module: nn.Module, path: Path) -> nn.Module:
                 state[key] = torch.tensor(data[key])
     module.load_state_dict(state)
     return module
+
+
+# -- whole-model export: binary layers as packed bits inside the torch-exported graph ----------------------
+
+
+def export_binary_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Called by the binary layers' ``forward`` during ``torch.onnx.export``: the layer goes into the file
+    as its sign bits (``np.packbits``) and per-output-channel alpha; the bits are unpacked by constant
+    subgraphs that onnxruntime folds when the session loads. Convolutions run as exact ±1 ``ConvInteger``;
+    transposed convolutions and linear layers as their float twins (onnxruntime has no integer kernel for
+    them)."""
+    weight = module.weight.detach().cpu().numpy()
+    kind = type(module).__name__
+    axes = (0, 2, 3) if kind == "BinaryConvTranspose2d" else tuple(range(1, weight.ndim))
+    alpha = np.abs(weight).mean(axis=axes).astype(np.float32)
+    packed = np.packbits(weight >= 0, axis=None)
+    bias = None if module.bias is None else module.bias.detach().cpu().numpy()
+    geometry = (tuple(getattr(module, "stride", (1,))), tuple(getattr(module, "padding", (0,))))
+    return _PackedBinary.apply(x, kind, packed, alpha, weight.shape, geometry, bias)
+
+
+def _signed_weight(packed: np.ndarray, alpha: np.ndarray, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    signs = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(np.float32) * 2 - 1
+    scale = alpha[None, :, None, None] if kind == "BinaryConvTranspose2d" else \
+        alpha.reshape(-1, *([1] * (len(shape) - 1)))
+    return signs * scale
+
+
+class _PackedBinary(torch.autograd.Function):
+    """Forward: the layer's eval-mode function (for tracing); symbolic: the packed ONNX form."""
+
+    @staticmethod
+    def forward(ctx, x, kind, packed, alpha, shape, geometry, bias):
+        signs = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        weight = torch.from_numpy(_signed_weight(packed, alpha, shape, kind)).to(x.dtype)
+        bias_t = None if bias is None else torch.from_numpy(bias).to(x.dtype)
+        (stride, padding) = geometry
+        if kind == "BinaryConv2d":
+            return torch.nn.functional.conv2d(signs, weight, bias_t, stride, padding)
+        if kind == "BinaryConvTranspose2d":
+            return torch.nn.functional.conv_transpose2d(signs, weight, bias_t, stride, padding)
+        return torch.nn.functional.linear(signs, weight, bias_t)
+
+    @staticmethod
+    def symbolic(g, x, kind, packed, alpha, shape, geometry, bias):
+        def const(value):
+            return g.op("Constant", value_t=torch.from_numpy(np.ascontiguousarray(value)))
+
+        count = int(np.prod(shape))
+        column = g.op("Unsqueeze", const(packed), const(np.array([1], np.int64)))
+        shifted = g.op("BitShift", column, const(np.arange(7, -1, -1, dtype=np.uint8)), direction_s="RIGHT")
+        bits = g.op("Mod", shifted, const(np.array(2, np.uint8)), fmod_i=0)
+        bits = g.op("Slice", g.op("Reshape", bits, const(np.array([-1], np.int64))), const(np.array([0])),
+                    const(np.array([count])))
+        bits = g.op("Reshape", bits, const(np.array(shape, np.int64)))
+        is_positive = g.op("GreaterOrEqual", x, const(np.array(0, np.float32)))
+        stride, padding = geometry
+        if kind == "BinaryConv2d":
+            codes = g.op("Where", is_positive, const(np.array(2, np.uint8)), const(np.array(0, np.uint8)))
+            weight_codes = g.op("BitShift", bits, const(np.array(1, np.uint8)), direction_s="LEFT")  # 0 or 2
+            one = const(np.array(1, np.uint8))
+            sums = g.op("ConvInteger", codes, weight_codes, one, one, strides_i=list(stride),
+                        pads_i=list(padding) * 2)
+            out = g.op("Mul", g.op("Cast", sums, to_i=1), const(alpha[None, :, None, None]))
+            return out if bias is None else g.op("Add", out, const(bias[None, :, None, None]))
+        signs = g.op("Where", is_positive, const(np.array(1, np.float32)), const(np.array(-1, np.float32)))
+        scale = alpha[None, :, None, None] if kind == "BinaryConvTranspose2d" else alpha[:, None]
+        weight = g.op("Mul", g.op("Sub", g.op("Mul", g.op("Cast", bits, to_i=1), const(np.array(2, np.float32))),
+                                  const(np.array(1, np.float32))), const(scale.astype(np.float32)))
+        if kind == "BinaryConvTranspose2d":
+            out = g.op("ConvTranspose", signs, weight, strides_i=list(stride), pads_i=list(padding) * 2,
+                       kernel_shape_i=list(shape[2:]))
+            return out if bias is None else g.op("Add", out, const(bias[None, :, None, None]))
+        out = g.op("MatMul", signs, g.op("Transpose", weight, perm_i=[1, 0]))
+        return out if bias is None else g.op("Add", out, const(bias))

@@ -51,6 +51,10 @@ class BinaryConv2d(nn.Conv2d):
     one_bit = True  # counted at 1/32 of a parameter (B.7)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():  # bit-packed weights and exact ±1 integer arithmetic in the file
+            from .binary_runtime import export_binary_layer
+
+            return export_binary_layer(self, x)
         return self._conv_forward(binarize_activation(x), binarize_weight(self.weight), self.bias)
 
 
@@ -58,6 +62,10 @@ class BinaryLinear(nn.Linear):
     one_bit = True  # counted at 1/32 of a parameter (B.7)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            from .binary_runtime import export_binary_layer
+
+            return export_binary_layer(self, x)
         return F.linear(binarize_activation(x), binarize_weight(self.weight), self.bias)
 
 
@@ -65,6 +73,10 @@ class BinaryConvTranspose2d(nn.ConvTranspose2d):
     one_bit = True  # counted at 1/32 of a parameter (B.7)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            from .binary_runtime import export_binary_layer
+
+            return export_binary_layer(self, x)
         weight = binarize_weight(self.weight.transpose(0, 1)).transpose(0, 1)
         return F.conv_transpose2d(binarize_activation(x), weight, self.bias, self.stride, self.padding)
 
@@ -191,10 +203,10 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """ResNet-50 (``bottleneck``) or -18 without avgpool/fc; full-precision stem in both forms."""
 
-    def __init__(self, depth: int, binary: bool):
+    def __init__(self, depth: int, binary: bool, in_channels: int = 3):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-                                  nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
+                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
         layers, in_ch = [], 64
         if depth == 50:
             for index, (width, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
@@ -336,33 +348,123 @@ class BodyRotationNet(nn.Module):
 
 
 class FaceRegressor(nn.Module):
-    def __init__(self):
+    def __init__(self, expressions: int = 10):
         super().__init__()
-        self.expression, self.jaw = nn.Linear(512, 10), nn.Linear(512, 6)
+        self.expression, self.jaw = nn.Linear(512, expressions), nn.Linear(512, 6)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pooled = features.mean((2, 3))
         return self.expression(pooled), self.jaw(pooled)
 
 
+def rotation_6d(values: torch.Tensor) -> torch.Tensor:
+    """``(..., 6)`` -> rotation matrices ``(..., 3, 3)`` by Gram-Schmidt on the two columns (Hand4Whole)."""
+    pairs = values.reshape(*values.shape[:-1], 3, 2)
+    first = F.normalize(pairs[..., 0], dim=-1)
+    second = pairs[..., 1] - (first * pairs[..., 1]).sum(-1, keepdim=True) * first
+    second = F.normalize(second, dim=-1)
+    third = torch.stack([first[..., 1] * second[..., 2] - first[..., 2] * second[..., 1],
+                         first[..., 2] * second[..., 0] - first[..., 0] * second[..., 2],
+                         first[..., 0] * second[..., 1] - first[..., 1] * second[..., 0]], -1)
+    return torch.stack([first, second, third], -1)
+
+
+def mirror_rotations(rotations: torch.Tensor) -> torch.Tensor:
+    """A rotation seen in a left-right mirror: ``M R M`` with ``M = diag(-1, 1, 1)`` (axis-angle y, z negated)."""
+    flip = torch.tensor([-1.0, 1.0, 1.0], dtype=rotations.dtype, device=rotations.device)
+    return rotations * flip[:, None] * flip[None, :]
+
+
+def crop_patches(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear ``size`` x ``size`` patches of ``image (B, C, H, W)`` inside ``boxes (B, 4)`` (x0, y0, x1, y1 in
+    pixels, pixel i covering [i, i + 1)); outside the image is zero. Exports as ONNX GridSample."""
+    height, width = image.shape[2:]
+    steps = (torch.arange(size, dtype=image.dtype, device=image.device) + 0.5) / size
+    xs = boxes[:, 0:1] + steps[None] * (boxes[:, 2:3] - boxes[:, 0:1])
+    ys = boxes[:, 1:2] + steps[None] * (boxes[:, 3:4] - boxes[:, 1:2])
+    grid = torch.stack([(xs * (2 / width) - 1)[:, None, :].expand(-1, size, -1),
+                        (ys * (2 / height) - 1)[:, :, None].expand(-1, -1, size)], -1)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def restore_boxes(centres: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """BoxNet's centres and sizes ``(B, 3, 2)`` (body-heatmap units: body-image pixels / 32, as Hand4Whole)
+    -> square boxes ``(B, 3, 4)`` in crop pixels: the longer side, times 2.0 for
+    hands and 1.5 for the face, then x2 from the 256x192 body image to the 512x384 crop."""
+    centre = centres * BODY_STRIDE * 2
+    side = torch.maximum(sizes[..., 0], sizes[..., 1]).abs() * BODY_STRIDE * 2
+    side = side * torch.tensor(BOX_EXTENSION, dtype=side.dtype, device=side.device)
+    return torch.cat([centre - side[..., None] / 2, centre + side[..., None] / 2], -1)
+
+
+CROP_SIZE, BODY_SIZE, HAND_SIZE, FACE_SIZE = (512, 384), (256, 192), 256, 192
+BODY_STRIDE = 32  # body-image and hand-crop pixels per heatmap unit
+HEATMAP_BINS = 8  # joint heatmaps: bin i is centred on pixel (i + 0.5) * 32, so a mirror maps x to 7 - x
+BOX_EXTENSION = (2.0, 2.0, 1.5)  # left hand, right hand, face
+CAMERA_FOCAL, CAMERA_CENTRE = 5000.0, (96.0, 128.0)  # the virtual camera of the 256x192 body image
+CAMERA_DEPTH = (CAMERA_FOCAL * CAMERA_FOCAL * 2.5 ** 2 / (BODY_SIZE[0] * BODY_SIZE[1])) ** 0.5  # k = 56.4 m
+MCP_JOINTS = (4, 8, 12, 16)
+OUTPUTS = ("root", "body_pose", "left_hand", "right_hand", "jaw", "betas", "expression", "camera", "joints",
+           "hand_joints", "boxes")
+
+
 # -- the model -----------------------------------------------------------------------------------------
 
 
 class Hand4Whole(nn.Module):
-    """``variant``: "hand4whole" (float), "bnn" (plain binary encoders), "binaryhpe" (BiDRN + binary BoxNet)."""
+    """``variant``: "hand4whole" (float), "bnn" (plain binary encoders), "binaryhpe" (BiDRN + binary BoxNet).
 
-    def __init__(self, variant: str = "binaryhpe"):
+    ``in_channels`` 3 is the RGB crop in [0, 1]; 34 takes the domain-robust input of
+    ``core/estimators/silhouette_input.py`` (silhouette + landmark heatmaps, issue 7's mode b), cropped for
+    the hands and face like the image. ``expressions``: the body model's expression count (10 for SMPL-X,
+    52 ARKit values for the open body)."""
+
+    def __init__(self, variant: str = "binaryhpe", expressions: int = 10, in_channels: int = 3):
         super().__init__()
         bidrn = variant == "binaryhpe"
-        self.body_encoder, self.hand_encoder = ResNet(50, bidrn), ResNet(50, bidrn)
-        self.face_encoder = ResNet(18, bidrn)
+        self.variant, self.in_channels, self.expressions = variant, in_channels, expressions
+        self.body_encoder = ResNet(50, bidrn, in_channels)
+        self.hand_encoder = ResNet(50, bidrn, in_channels)
+        self.face_encoder = ResNet(18, bidrn, in_channels)
         if variant == "bnn":
             for encoder in (self.body_encoder, self.hand_encoder, self.face_encoder):
                 plain_binary(encoder)
         self.body_position, self.hand_position = PositionNet(25), PositionNet(20)
         self.boxes = BoxNet(binary=bidrn)
         self.body_rotation, self.hand_rotation = BodyRotationNet(), HandRotationNet()
-        self.face = FaceRegressor()
+        self.face = FaceRegressor(expressions)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The whole cascade (B.1, B.2) on the 512x384 person crop ``image (B, C, 512, 384)``.
+
+        Returns rotation matrices (``root (B, 3, 3)``, ``body_pose (B, 21, 3, 3)``, ``left_hand`` and
+        ``right_hand (B, 15, 3, 3)``, ``jaw (B, 3, 3)``), ``betas (B, 10)``, ``expression (B, E)``,
+        ``camera (B, 3)`` (translation in the body image's virtual camera, metres), ``joints (B, 25, 3)``
+        (body heatmap units), ``hand_joints (B, 2, 20, 3)`` (un-mirrored, each in its hand crop's heatmap
+        units) and ``boxes (B, 3, 4)`` (left hand, right hand, face in crop pixels)."""
+        batch = image.shape[0]
+        body = self.body_encoder(F.interpolate(image, BODY_SIZE, mode="nearest"))
+        joints, heatmaps = self.body_position(body)
+        centres, sizes = self.boxes(body, heatmaps)
+        boxes = restore_boxes(centres, sizes)
+        hands = self.hand_encoder(torch.cat([crop_patches(image, boxes[:, 0], HAND_SIZE).flip(-1),
+                                             crop_patches(image, boxes[:, 1], HAND_SIZE)]))
+        hand_joints, _ = self.hand_position(hands)
+        finger_rotations = rotation_6d(self.hand_rotation(hands, hand_joints).view(2 * batch, 15, 6))
+        unmirror = torch.tensor([-1.0, 1.0, 1.0], dtype=image.dtype, device=image.device)
+        left_joints = hand_joints[:batch] * unmirror + torch.tensor([HEATMAP_BINS - 1.0, 0.0, 0.0],
+                                                                     dtype=image.dtype, device=image.device)
+        left_features, right_features = hands[:batch].flip(-1), hands[batch:]
+        root, pose, betas, camera = self.body_rotation(body, joints, left_features, left_joints, right_features,
+                                                       hand_joints[batch:])
+        expression, jaw = self.face(self.face_encoder(crop_patches(image, boxes[:, 2], FACE_SIZE)))
+        depth = CAMERA_DEPTH * torch.sigmoid(camera[:, 2:3])
+        return {"root": rotation_6d(root), "body_pose": rotation_6d(pose.view(batch, 21, 6)),
+                "left_hand": mirror_rotations(finger_rotations[:batch]), "right_hand": finger_rotations[batch:],
+                "jaw": rotation_6d(jaw), "betas": betas, "expression": expression,
+                "camera": torch.cat([camera[:, :2], depth], -1), "joints": joints,
+                "hand_joints": torch.stack([left_joints, hand_joints[batch:]], 1), "boxes": boxes,
+                "box_centres": centres, "box_sizes": sizes}
 
 
 # -- accounting (B.7) ----------------------------------------------------------------------------------
