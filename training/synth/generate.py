@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--shard-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=1, help="processes (mode silhouette)")
-    parser.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (mode rgb)")
+    parser.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel (mode rgb)")
     parser.add_argument("--threads", type=int, default=2, help="Blender render threads (mode rgb)")
     args = parser.parse_args(argv)
     try:

@@ -34,7 +34,7 @@ class RenderError(RuntimeError):
 
 @dataclass(frozen=True)
 class RenderSettings:
-    samples: int = 16  # Cycles samples per pixel
+    samples: int = 8  # Cycles samples per pixel (16: 1.6 samples/s on 2 cores, 8: 3.1, 4: 4.8)
     threads: int = 2
     denoise: bool = False
     timeout_s: float = 1800.0
