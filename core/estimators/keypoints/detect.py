@@ -27,16 +27,19 @@ def _import_mediapipe():
 
 
 class LandmarkDetector:
-    """Holistic landmarks for one stream: ``video=True`` tracks between frames (faster, steadier)."""
+    """Holistic landmarks for one stream: ``video=True`` tracks between frames (faster, steadier).
+    ``segmentation=True`` also returns MediaPipe's person mask (``Observation.segmentation``)."""
 
-    def __init__(self, video: bool, hands_and_face: bool = True):
+    def __init__(self, video: bool, hands_and_face: bool = True, segmentation: bool = False):
         mediapipe = _import_mediapipe()
         self.hands_and_face = hands_and_face
         if hands_and_face:
             self._graph = mediapipe.solutions.holistic.Holistic(
-                static_image_mode=not video, model_complexity=1, refine_face_landmarks=False)
+                static_image_mode=not video, model_complexity=1, refine_face_landmarks=False,
+                enable_segmentation=segmentation)
         else:
-            self._graph = mediapipe.solutions.pose.Pose(static_image_mode=not video, model_complexity=1)
+            self._graph = mediapipe.solutions.pose.Pose(static_image_mode=not video, model_complexity=1,
+                                                        enable_segmentation=segmentation)
 
     def close(self) -> None:
         self._graph.close()
@@ -58,7 +61,8 @@ class LandmarkDetector:
         return Observation(width, height, image[:, :2], image[:, 2], world,
                            _points(getattr(result, "left_hand_landmarks", None), width, height),
                            _points(getattr(result, "right_hand_landmarks", None), width, height),
-                           _points(getattr(result, "face_landmarks", None), width, height))
+                           _points(getattr(result, "face_landmarks", None), width, height),
+                           _mask(getattr(result, "segmentation_mask", None)))
 
 
 def _points(landmarks, width: int, height: int) -> np.ndarray | None:
@@ -67,19 +71,23 @@ def _points(landmarks, width: int, height: int) -> np.ndarray | None:
     return np.array([[p.x * width, p.y * height, p.z * width] for p in landmarks.landmark])
 
 
+def _mask(mask) -> np.ndarray | None:
+    return None if mask is None else np.asarray(mask, np.float32)
+
+
 DETECTION_MAX_SIDE = 1920  # larger photos are shrunk for detection only; landmarks are scaled back
 
 
 def detect_anywhere(detector: LandmarkDetector, rgb: np.ndarray) -> Observation | None:
     """Detect in the whole image (shrunk if huge); if nobody is found, in overlapping crops, since
     MediaPipe misses people who are small in the frame. Landmarks come back in full-image pixels."""
-    found = _detect_scaled(detector, rgb, 0, 0)
+    found = _detect_scaled(detector, rgb, 0, 0, rgb.shape[:2])
     if found is not None:
         return found
     height, width = rgb.shape[:2]
     best = None
     for x0, y0, x1, y1 in _crops(width, height):
-        candidate = _detect_scaled(detector, rgb[y0:y1, x0:x1], x0, y0)
+        candidate = _detect_scaled(detector, rgb[y0:y1, x0:x1], x0, y0, rgb.shape[:2])
         if candidate is not None and (best is None or candidate.visibility.mean() > best.visibility.mean()):
             best = candidate
     if best is not None:
@@ -98,7 +106,8 @@ def _crops(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def _detect_scaled(detector: LandmarkDetector, rgb: np.ndarray, x0: int, y0: int) -> Observation | None:
+def _detect_scaled(detector: LandmarkDetector, rgb: np.ndarray, x0: int, y0: int, full: tuple[int, int]
+                   ) -> Observation | None:
     import cv2
 
     height, width = rgb.shape[:2]
@@ -114,5 +123,9 @@ def _detect_scaled(detector: LandmarkDetector, rgb: np.ndarray, x0: int, y0: int
         points = getattr(found, name)
         if points is not None:
             setattr(found, name, np.column_stack([points[:, :2] / scale + offset, points[:, 2] / scale]))
+    if found.segmentation is not None:  # back to this region's pixels, then into the whole image's frame
+        mask = cv2.resize(found.segmentation, (width, height), interpolation=cv2.INTER_LINEAR)
+        found.segmentation = np.zeros(full, np.float32)
+        found.segmentation[y0:y0 + height, x0:x0 + width] = mask
     found.width, found.height = width, height
     return found

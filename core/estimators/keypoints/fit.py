@@ -59,6 +59,7 @@ class Observation:
     left_hand: np.ndarray | None = None  # (21, 3) pixels (z in the same scale as x)
     right_hand: np.ndarray | None = None
     face: np.ndarray | None = None  # (468, 3) pixels
+    segmentation: np.ndarray | None = None  # (height, width) float32 0..1 person mask, when asked for
 
     def box(self) -> np.ndarray:
         """The person's box ``(x0, y0, x1, y1)`` from the visible landmarks, in pixels."""

@@ -78,3 +78,40 @@ def _hand_points(vertices, part, joints, names, side, sign) -> dict[str, int]:
     knuckles = hand[np.abs(reach - np.percentile(reach, 70)) < 0.01]
     return {f"{side}_index": int(knuckles[np.argmax(vertices[knuckles, 2])]),
             f"{side}_pinky": int(knuckles[np.argmin(vertices[knuckles, 2])])}
+
+
+def landmark_points(rest_vertices: np.ndarray, weights: np.ndarray, joint_names: tuple[str, ...],
+                    rest_joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where all 33 pose landmarks sit on a body (to make MediaPipe-equivalent landmarks on a synthetic one).
+
+    Returns ``joint (33,)`` (a joint index, -1 where the landmark is a vertex) and ``vertex (33,)`` (a vertex
+    index, -1 where it is a joint). JOINT_LANDMARKS and surface_vertices() give 25 of them; the other 8 use
+    these rules on the T-posed, Y-up, +Z-facing rest mesh: eye corners = head vertices nearest the eye
+    vertex ± 1.6 cm across (inner towards the midline); mouth corners = nearest nose + (±2.4, -4.5, -1.5) cm;
+    thumbs = the most forward vertex of the hand (the palm faces down, so the thumb points forward).
+    """
+    found = surface_vertices(rest_vertices, weights, joint_names, rest_joints)
+    found.update(_face_corners(rest_vertices, weights, joint_names, found))
+    joint, vertex = np.full(len(POSE_NAMES), -1), np.full(len(POSE_NAMES), -1)
+    for name, index in POSE.items():
+        if name in JOINT_LANDMARKS:
+            joint[index] = joint_names.index(JOINT_LANDMARKS[name])
+        else:
+            vertex[index] = found[name]
+    return joint, vertex
+
+
+def _face_corners(vertices, weights, names, found) -> dict[str, int]:
+    part = np.asarray(names)[np.argmax(weights, axis=1)]
+    head = np.flatnonzero(np.isin(part, ("head", "jaw", "neck")))  # no eyeballs: corners lie on the skin
+    nearest = lambda point: int(head[np.argmin(np.linalg.norm(vertices[head] - point, axis=1))])  # noqa: E731
+    corners = {}
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        eye = vertices[found[f"{side}_eye"]]
+        corners[f"{side}_eye_inner"] = nearest(eye + (-0.016 * sign, 0.0, 0.0))
+        corners[f"{side}_eye_outer"] = nearest(eye + (0.016 * sign, 0.0, -0.006))
+        corners[f"mouth_{side}"] = nearest(vertices[found["nose"]] + (0.024 * sign, -0.045, -0.015))
+        hand_parts = [n for n in names if n.startswith(side) and (n.endswith(("hand", "wrist")) or n[-1].isdigit())]
+        hand = np.flatnonzero(np.isin(part, hand_parts))
+        corners[f"{side}_thumb"] = int(hand[np.argmax(vertices[hand, 2])])
+    return corners
