@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
 from training.synth.bvh import BVHError, forward_kinematics, load_bvh, parse_bvh
+from training.synth.poses import default_mocap
 
-MOCAP = Path(__file__).resolve().parents[3] / "shared" / "mocap" / "bvh"
+MOCAP = default_mocap() / "bvh"
 needs_mocap = pytest.mark.skipif(not MOCAP.is_dir(), reason=f"the CMU BVH clips are not at {MOCAP}")
 
 # A root with translation, a child with Z Y X rotations, a grandchild with X Y Z (the other order), a leaf.
