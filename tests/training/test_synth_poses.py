@@ -15,7 +15,7 @@ from core.ik import hybrik
 from core.rotations import axis_angle_to_matrix
 from training.synth import poses as bank_module
 from training.synth import retarget
-from training.synth.bvh import forward_kinematics, load_bvh
+from training.synth.bvh import forward_kinematics, load_bvh, parse_bvh
 from training.synth.poses import (
     apply_heading,
     expression_flip,
@@ -246,3 +246,10 @@ def test_cli_writes_the_documented_bank(tmp_path):
     assert np.abs(mirror_poses(unturned[half:])[:, :22] - unturned[:half, :22]).max() < 1e-4
     assert "frames read" in str(bank["report"]) and "mocap.cs.cmu.edu" in str(bank["acknowledgement"])
     assert Path(out).stat().st_size < 5_000_000
+
+
+def test_a_clip_on_another_rig_is_refused(rig):
+    other = parse_bvh("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Xposition Yposition Zposition\n"
+                      "End Site\n{\nOFFSET 0 1 0\n}\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\n0 0 0\n", "other.bvh")
+    with pytest.raises(ValueError, match=r"^other\.bvh is not on the CC_Base rig: it lacks CC_Base_\w+ and \d+ other"):
+        retarget.clip_frames(other, rig)

@@ -132,8 +132,8 @@ def finger_axes(joints: np.ndarray) -> FingerAxes:
         across /= np.linalg.norm(across)
         for finger, segment in ((finger, segment) for finger in FINGERS for segment in (1, 2, 3)):
             joint = SMPLX_NAMES.index(f"{side}_{finger}{segment}")
-            tip = joint + 1 if segment < 3 else joint
-            bone = joints[tip] - joints[tip - 1] if segment == 3 else joints[tip] - joints[joint]
+            end = joint + 1 if segment < 3 else joint  # the last segment continues the one before it
+            bone = joints[end] - joints[end - 1]
             towards = across + np.array([0.0, -0.5, 0.0]) if finger == "thumb" else np.array([0.0, -1.0, 0.0])
             axis = np.cross(bone, towards)
             flexion.append(axis / np.linalg.norm(axis))

@@ -149,9 +149,8 @@ def clip_frames(motion: Motion, rig: OpenRig, frames: np.ndarray | None = None,
         {name for pair in LANDMARK_SIDES.values() for name in pair}
     missing = sorted(needed - set(cc))
     if missing:
-        raise ValueError(f"{motion.source} is not on the CC_Base rig: it lacks {CC}{missing[0]} "
-                         f"and {len(missing) - 1} other joints." if len(missing) > 1 else
-                         f"{motion.source} is not on the CC_Base rig: it lacks {CC}{missing[0]}.")
+        more = f" and {len(missing) - 1} other joints" if len(missing) > 1 else ""
+        raise ValueError(f"{motion.source} is not on the CC_Base rig: it lacks {CC}{missing[0]}{more}.")
     parents = rig.skeleton.parents
     sources = [BODY_MAP[name] for name in SMPLX_NAMES[:BODY_JOINTS]] + [source for _, source in LEAVES]
     trunk = {SMPLX_NAMES.index(joint): cc[frame] for joint, frame in TRUNK_FRAMES.items()}
