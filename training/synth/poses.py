@@ -1,0 +1,295 @@
+"""The pose bank for synthetic samples: SMPL-X poses of the open body from the CMU clips, plus mirrored
+copies, random hands, random ARKit faces and a random heading.
+
+``python -m training.synth.poses --out runs/poses.npz [--mocap DIR] [--clips 007_02,007_03]`` writes an
+``.npz`` with (N poses):
+
+* ``poses (N, 55, 3) float32``: SMPL-X axis-angle, radians. Joint 0 is the global orientation in the body's
+  Y-up frame (identity = upright, facing +Z); it is the clip's pelvis orientation turned about +Y by
+  ``heading``. Body joints 1-21 come from the clip (training/synth/retarget.py), jaw and eyes are zero,
+  fingers (25-54) are random within joint limits.
+* ``heading (N,) float32``: the random turn about +Y (radians, uniform) applied to the root; turning by
+  ``-heading`` gives the pose facing +Z (``apply_heading``). Cameras and tilts are the sample generator's.
+* ``expressions (N, 52) float32``: ARKit blend-shape values of the open body in [0, 1] (``expression_names``).
+* ``clip (N,) str``, ``frame (N,) int32``: where the body pose came from; ``mirrored (N,) bool``.
+* ``ik_error_deg (N,) float32``: the largest angle between a bone of the posed open body and the clip's.
+* ``joint_names (55,)``, ``expression_names (52,)``, ``report`` (a text summary), ``acknowledgement``.
+
+Near-duplicate frames are dropped before the IK: two frames are near-duplicates when every retargeted joint
+(pelvis at the origin, heading removed, open-body bone lengths) is within ``radius`` metres per coordinate
+(a Chebyshev ball, greedy in clip order, with a KD-tree). Pure twists do not count as different.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from core.bodymodel.joints import FINGERS, SMPLX_NAMES
+from core.bodymodel.library import load_body
+from core.bodymodel.model import BodyModel
+from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+from . import retarget
+from .bvh import load_bvh
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+MOCAP_ENV = "POCKET_MOCAP_MOCAP"
+ACKNOWLEDGEMENT = ("The data used in this project was obtained from mocap.cs.cmu.edu. The database was created "
+                   "with funding from NSF EIA-0196217.")
+# SMPL-X index of every joint's mirror image (left_* <-> right_*); an axis-angle mirrors as (x, -y, -z).
+FLIP = np.array([SMPLX_NAMES.index(n.replace("left_", "#").replace("right_", "left_").replace("#", "right_"))
+                 for n in SMPLX_NAMES])
+FINGER_LIMITS_DEG = {1: (-10.0, 80.0), 2: (0.0, 100.0), 3: (0.0, 70.0)}  # flexion per segment, fingers
+THUMB_LIMITS_DEG = {1: (-10.0, 40.0), 2: (0.0, 50.0), 3: (0.0, 70.0)}
+SPREAD_DEG = 6.0  # sideways spread of the first segment (standard deviation; clipped at twice that)
+KEYS = ("poses", "heading", "expressions", "clip", "frame", "mirrored", "ik_error_deg")
+
+
+def default_mocap() -> Path:
+    """The CMU clips: ``$POCKET_MOCAP_MOCAP`` or ``shared/mocap`` next to the repository."""
+    return Path(os.environ.get(MOCAP_ENV, REPOSITORY.parent / "shared" / "mocap"))
+
+
+def find_clips(mocap: Path, names: list[str] | None = None) -> list[Path]:
+    """BVH files under ``mocap`` (``bvh/<subject>/<clip>.bvh`` or anywhere below), sorted; ``names``
+    (e.g. ``["007_02"]``) selects clips by file stem."""
+    if not mocap.is_dir():
+        raise FileNotFoundError(f"The motion-capture folder {mocap} does not exist; pass --mocap DIR or set "
+                                f"{MOCAP_ENV}.")
+    clips = sorted(mocap.rglob("*.bvh"))
+    if names:
+        wanted = set(names)
+        clips = [clip for clip in clips if clip.stem in wanted]
+        missing = wanted - {clip.stem for clip in clips}
+        if missing:
+            raise FileNotFoundError(f"No BVH clip named {', '.join(sorted(missing))} under {mocap}.")
+    if not clips:
+        raise FileNotFoundError(f"There are no .bvh files under {mocap}.")
+    return clips
+
+
+def subsample(features: np.ndarray, radius: float) -> np.ndarray:
+    """Greedy near-duplicate removal: ``features (N, D)``; a row is kept unless an earlier kept row is within
+    ``radius`` in every coordinate. Returns the kept row indices ``(K,)``, ascending."""
+    tree = cKDTree(features)
+    removed = np.zeros(len(features), bool)
+    kept = []
+    for row in range(len(features)):
+        if not removed[row]:
+            kept.append(row)
+            removed[tree.query_ball_point(features[row], radius, p=np.inf)] = True
+    return np.asarray(kept, np.int64)
+
+
+def mirror_poses(poses: np.ndarray) -> np.ndarray:
+    """Left-right mirror images (the YZ plane) of SMPL-X poses ``(N, 55, 3)``: joints swap sides and each
+    axis-angle (x, y, z) becomes (x, -y, -z). Mirroring twice gives the poses back."""
+    return poses[:, FLIP] * np.array([1.0, -1.0, -1.0], poses.dtype)
+
+
+def expression_flip(names: tuple[str, ...]) -> np.ndarray:
+    """Index of each ARKit shape's mirror image (``...Left`` <-> ``...Right``; others map to themselves)."""
+    swapped = [n.replace("Left", "#").replace("Right", "Left").replace("#", "Right") for n in names]
+    return np.array([names.index(n) if n in names else i for i, n in enumerate(swapped)])
+
+
+def apply_heading(poses: np.ndarray, heading: np.ndarray) -> np.ndarray:
+    """Turn poses ``(N, 55, 3)`` about +Y by ``heading (N,)`` radians (the root changes, nothing else)."""
+    turned = poses.copy()
+    root = retarget.yaw_matrices(heading) @ axis_angle_to_matrix(poses[:, 0].astype(np.float64))
+    turned[:, 0] = matrix_to_axis_angle(root).astype(poses.dtype)
+    return turned
+
+
+def sample_global_orientation(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Random headings ``(count,)``: turns about +Y, radians, uniform in [-pi, pi)."""
+    return rng.uniform(-np.pi, np.pi, count)
+
+
+@dataclass(frozen=True)
+class FingerAxes:
+    """Per SMPL-X finger joint (25..54): flexion and spread axes ``(30, 3)`` in the rest frame, and limits."""
+
+    flexion: np.ndarray
+    spread: np.ndarray
+    limits: np.ndarray  # (30, 2) radians
+
+
+def finger_axes(joints: np.ndarray) -> FingerAxes:
+    """Axes from the open body's rest joints ``(55, 3)`` (T-pose, palms down): fingers curl towards the palm
+    (-Y), the thumb towards the palm's little-finger side; the spread axis is the palm normal."""
+    flexion, spread, limits = [], [], []
+    for side in ("left", "right"):
+        across = joints[SMPLX_NAMES.index(f"{side}_pinky1")] - joints[SMPLX_NAMES.index(f"{side}_index1")]
+        across /= np.linalg.norm(across)
+        for finger, segment in ((finger, segment) for finger in FINGERS for segment in (1, 2, 3)):
+            joint = SMPLX_NAMES.index(f"{side}_{finger}{segment}")
+            end = joint + 1 if segment < 3 else joint  # the last segment continues the one before it
+            bone = joints[end] - joints[end - 1]
+            towards = across + np.array([0.0, -0.5, 0.0]) if finger == "thumb" else np.array([0.0, -1.0, 0.0])
+            axis = np.cross(bone, towards)
+            flexion.append(axis / np.linalg.norm(axis))
+            spread.append(np.array([0.0, 1.0, 0.0]))
+            table = THUMB_LIMITS_DEG if finger == "thumb" else FINGER_LIMITS_DEG
+            limits.append(np.radians(table[segment]))
+    return FingerAxes(np.array(flexion), np.array(spread), np.array(limits))
+
+
+def sample_finger_poses(rng: np.random.Generator, count: int, axes: FingerAxes) -> np.ndarray:
+    """Random hands ``(count, 30, 3)`` axis-angle (SMPL-X joints 25..54). Each hand has a grip in [0, 1]
+    (a quarter open, under 0.15; 45 % relaxed, 0.15-0.55; 30 % curled, 0.55-1), each finger its own grip
+    near it, each joint flexion = its lower limit + grip x range (x 1 +- 10 %), clipped to the limits; first
+    segments of the four fingers spread sideways a little."""
+    kind = rng.choice(3, size=(count, 2), p=[0.25, 0.45, 0.30])
+    low, high = np.array([0.0, 0.15, 0.55])[kind], np.array([0.15, 0.55, 1.0])[kind]
+    grip = rng.uniform(low, high)  # (count, hands)
+    fingers = np.clip(grip[:, :, None] + rng.normal(0, 0.12, (count, 2, 5)), 0, 1)  # (count, hands, fingers)
+    per_joint = np.repeat(fingers, 3, axis=2).reshape(count, 30)
+    lower, upper = axes.limits[:, 0], axes.limits[:, 1]
+    angle = np.clip(lower + per_joint * (upper - lower) * rng.normal(1.0, 0.1, (count, 30)), lower, upper)
+    spread = np.clip(rng.normal(0, np.radians(SPREAD_DEG), (count, 30)), -np.radians(2 * SPREAD_DEG),
+                     np.radians(2 * SPREAD_DEG))
+    first_of_finger = np.array([(j % 15) % 3 == 0 and (j % 15) < 12 for j in range(30)])
+    spread *= first_of_finger
+    flex = axis_angle_to_matrix(axes.flexion * angle[..., None])
+    return matrix_to_axis_angle(flex @ axis_angle_to_matrix(axes.spread * spread[..., None])).astype(np.float32)
+
+
+def sample_expressions(rng: np.random.Generator, count: int, names: tuple[str, ...]) -> np.ndarray:
+    """Sparse random ARKit faces ``(count, 52)`` in [0, 1]: 30 % neutral; the rest 1 + Poisson(2) shapes at
+    0.2-1, and half of those faces symmetric (a shape's Left/Right twin gets the same value +- 0.1)."""
+    values = np.zeros((count, len(names)), np.float32)
+    twin = expression_flip(names)
+    for row in range(count):
+        if rng.random() < 0.3:
+            continue
+        chosen = rng.choice(len(names), size=min(len(names), 1 + rng.poisson(2)), replace=False)
+        values[row, chosen] = rng.uniform(0.2, 1.0, len(chosen))
+        if rng.random() < 0.5:
+            values[row, twin[chosen]] = np.clip(values[row, chosen] + rng.normal(0, 0.05, len(chosen)), 0, 1)
+    return values
+
+
+@dataclass
+class ClipPoses:
+    """Retargeted frames of the clips, before subsampling."""
+
+    frames: list[retarget.ClipFrames]  # per clip, canonical (facing +Z)
+    features: np.ndarray  # (total, 27 * 3) retargeted points
+    clip: np.ndarray  # (total,) clip index
+    frame: np.ndarray  # (total,) frame index in its clip
+
+
+def read_clips(paths: list[Path], rig: retarget.OpenRig) -> ClipPoses:
+    """Load, retarget and canonicalise every frame of ``paths``."""
+    frames, features, clip, frame = [], [], [], []
+    for index, path in enumerate(paths):
+        canonical = retarget.canonical(retarget.clip_frames(load_bvh(path), rig))
+        frames.append(canonical)
+        count = len(canonical.root)
+        features.append(retarget.retarget(canonical, rig).reshape(count, -1))
+        clip.append(np.full(count, index))
+        frame.append(np.arange(count))
+    return ClipPoses(frames, np.concatenate(features), np.concatenate(clip), np.concatenate(frame))
+
+
+def solve_kept(clips: ClipPoses, kept: np.ndarray, rig: retarget.OpenRig, model: BodyModel
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """IK for the kept frames: body poses ``(K, 22, 3)`` and their bone errors ``(K, 23)`` in degrees
+    (``retarget.bone_errors``: the open body's own forward kinematics against the clip's directions)."""
+    body = np.zeros((len(kept), 22, 3), np.float32)
+    errors = np.zeros((len(kept), len(retarget.BONE_NAMES)))
+    for index in np.unique(clips.clip[kept]):
+        rows = np.flatnonzero(clips.clip[kept] == index)
+        source = clips.frames[index]
+        chosen = clips.frame[kept[rows]]
+        subset = retarget.ClipFrames(source.directions[chosen], source.root[chosen],
+                                     {j: side[chosen] for j, side in source.sides.items()})
+        body[rows] = retarget.body_poses(retarget.solve(rig, subset))
+        errors[rows] = retarget.bone_errors(model, body[rows], subset)
+    return body, errors
+
+
+def build_pose_bank(paths: list[Path], radius: float = 0.05, seed: int = 0) -> dict:
+    """The bank's arrays (see the module docstring) from the clips at ``paths``."""
+    start = time.perf_counter()
+    model = load_body("open", "smplx")
+    rig = retarget.open_rig(model)
+    clips = read_clips(paths, rig)
+    kept = subsample(clips.features, radius)
+    body, errors = solve_kept(clips, kept, rig, model)
+    poses = np.zeros((len(kept), len(SMPLX_NAMES), 3), np.float32)
+    poses[:, :22] = body
+    poses = np.concatenate([poses, mirror_poses(poses)])
+    count = len(poses)
+    rng = np.random.default_rng(seed)
+    poses[:, 25:] = sample_finger_poses(rng, count, finger_axes(model.rest_joints().astype(np.float64)))
+    heading = sample_global_orientation(rng, count)
+    names = [paths[i].stem for i in clips.clip[kept]]
+    bank = {
+        "poses": apply_heading(poses, heading), "heading": heading.astype(np.float32),
+        "expressions": sample_expressions(rng, count, model.expression_names),
+        "clip": np.array(names * 2), "frame": np.tile(clips.frame[kept], 2).astype(np.int32),
+        "mirrored": np.repeat([False, True], len(kept)),
+        "ik_error_deg": np.tile(errors.max(axis=1), 2).astype(np.float32),
+        "joint_names": np.array(SMPLX_NAMES), "expression_names": np.array(model.expression_names),
+        "acknowledgement": np.array(ACKNOWLEDGEMENT),
+    }
+    seconds = time.perf_counter() - start
+    per_bone = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(retarget.BONE_NAMES, errors.mean(axis=0),
+                                                                      strict=True))
+    bank["report"] = np.array(
+        f"{len(paths)} clips, {len(clips.features)} frames read; {len(kept)} distinct poses after subsampling "
+        f"(radius {radius} m); {count} after mirroring; {seconds:.1f} s. Posed bone vs clip direction, mean "
+        f"per bone (deg): {per_bone}; largest {errors.max():.3f} deg.")
+    return bank
+
+
+def load_pose_bank(path: str | Path) -> dict:
+    """The arrays of a pose bank written by this module; FileNotFoundError / ValueError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"There is no pose bank at {path}; write one with python -m training.synth.poses.")
+    with np.load(path, allow_pickle=False) as data:
+        bank = {key: data[key] for key in data.files}
+    missing = [key for key in KEYS if key not in bank]
+    if missing:
+        raise ValueError(f"{path} is not a pose bank: it lacks {', '.join(missing)}.")
+    count = len(bank["poses"])
+    if bank["poses"].shape != (count, 55, 3) or bank["expressions"].shape != (count, 52):
+        raise ValueError(f"{path}: poses {bank['poses'].shape} / expressions {bank['expressions'].shape} "
+                         "are not (N, 55, 3) / (N, 52).")
+    return bank
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the pose bank for synthetic samples from the CMU clips.")
+    parser.add_argument("--out", type=Path, required=True, help="the .npz to write (keep it under runs/)")
+    parser.add_argument("--mocap", type=Path, default=None, help=f"the clips' folder (default: ${MOCAP_ENV} or "
+                        "shared/mocap next to the repository)")
+    parser.add_argument("--clips", default="", help="comma-separated clip names, e.g. 007_02,007_03 (default: all)")
+    parser.add_argument("--radius", type=float, default=0.05, help="near-duplicate radius, metres per coordinate")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        paths = find_clips(args.mocap or default_mocap(), [c for c in args.clips.split(",") if c] or None)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    bank = build_pose_bank(paths, args.radius, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **bank)
+    print(f"{args.out}: {bank['report']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
