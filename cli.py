@@ -22,9 +22,27 @@ from .core import catalog
 from .core.worker.job import Job
 
 
+def weights_by_estimator(files: list[Path]) -> dict[str, str]:
+    """Each weights file under the estimator its metadata names (unknown files go to EfficientHuman, whose
+    check then says what is wrong with them)."""
+    from .core.errors import PocketMocapError
+    from .core.estimators.efficienthuman import read_metadata
+
+    found = {}
+    for file in files:
+        try:
+            model = read_metadata(file).get("pocket_mocap.model", "") if file.is_file() else ""
+        except PocketMocapError:
+            model = ""
+        found["binaryhpe" if model == "binaryhpe" else "efficienthuman"] = str(file)
+    return found
+
+
 def command_info(args: argparse.Namespace) -> int:
+    weights = weights_by_estimator(args.weights or [])
     report = {
-        "estimators": [asdict(choice) for choice in catalog.estimators(str(args.weights or ""))],
+        "estimators": [asdict(choice) for choice in catalog.estimators(weights.get("efficienthuman", ""),
+                                                                        weights.get("binaryhpe", ""))],
         "body_models": [asdict(choice) for choice in catalog.body_models(args.smpl or "", args.smplx or "")],
     }
     if args.json:
@@ -124,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.add_argument("--smpl", help="an SMPL model file to check")
     info.add_argument("--smplx", help="an SMPL-X model file to check")
-    info.add_argument("--weights", type=Path, help="an EfficientHuman weights file (.onnx) to check")
+    info.add_argument("--weights", type=Path, action="append",
+                      help="a network weights file (.onnx) to check; repeat for EfficientHuman and BinaryHPE")
     info.set_defaults(run=command_info)
     check = commands.add_parser("check", help="decode every frame of photos, videos or folders and report")
     check.add_argument("inputs", nargs="+", type=Path)
@@ -137,7 +156,8 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--estimator", default="keypoints", choices=[c.name for c in catalog.estimators()])
     rec.add_argument("--body", default="open", choices=("open", "smpl", "smplx"))
     rec.add_argument("--body-file", type=Path, help="your SMPL / SMPL-X model file (with --body smpl|smplx)")
-    rec.add_argument("--weights", type=Path, help="trained network weights (.onnx) for --estimator efficienthuman")
+    rec.add_argument("--weights", type=Path,
+                     help="trained network weights (.onnx) for --estimator efficienthuman or binaryhpe")
     rec.add_argument("--gender", default="neutral", choices=("neutral", "female", "male"))
     rec.add_argument("--person", type=int, default=0, help="which person (0: the most prominent)")
     rec.add_argument("--smooth", type=float, default=0.5, help="video smoothing, 0 (off) to 1")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bodymodel.files import check_body_file
@@ -25,13 +25,12 @@ class Choice:
     reason: str = ""  # why it is not available, as a sentence
     weights: str = ""  # where its trained weights come from, "" when it has none
     parameters: str = ""  # size of the network(s), with where the figure comes from
+    details: dict = field(default_factory=dict)  # figures for `pocket-mocap info --json`
 
 
-def estimators(efficienthuman_weights: str = "") -> list[Choice]:
-    """Every estimator this build knows, in menu order; ``efficienthuman_weights`` is the user's file."""
+def estimators(efficienthuman_weights: str = "", binaryhpe_weights: str = "") -> list[Choice]:
+    """Every estimator this build knows, in menu order; the ``*_weights`` are the user's files."""
     mediapipe = importlib.util.find_spec("mediapipe") is not None
-    no_weights = ("Not installed: no trained weights exist for it yet (none are published). See the "
-                  "documentation for how to train them.")
     return [
         Choice("keypoints", "Keypoint-guided (default)",
                "MediaPipe body, hand and face landmarks fitted with inverse kinematics", mediapipe,
@@ -39,15 +38,29 @@ def estimators(efficienthuman_weights: str = "") -> list[Choice]:
                weights="MediaPipe 0.10.14's bundled TFLite landmark models (pose full, hands, face mesh)",
                parameters="no trained network of ours: analytic IK and a least-squares fit"),
         _efficienthuman(efficienthuman_weights),
-        Choice("binaryhpe", "BinaryHPE (1-bit, whole body)",
-               "Binarized Hand4Whole to SMPL-X with hands and face", False, no_weights,
-               parameters="17.22 M, 2.5 G OPs (paper convention)"),
+        _binaryhpe(binaryhpe_weights),
     ]
 
 
+def _binaryhpe(weights: str) -> Choice:
+    from .estimators.binaryhpe import NETWORK, weights_details
+
+    usable, reason = _weights_status("binaryhpe", weights, _mtime(weights))
+    details = dict(NETWORK, weights_installed=usable, weights_file=weights if usable else "",
+                   **(weights_details(weights) if usable else {}))
+    return Choice("binaryhpe", "BinaryHPE (1-bit, whole body)", "Binarized Hand4Whole to SMPL-X with hands and face",
+                  usable, reason, weights=weights if usable else "",
+                  parameters=f"{NETWORK['parameters_paper'] / 1e6:.2f} M (paper convention: full + binary / 32), "
+                             f"{NETWORK['ops_paper'] / 1e9:.2f} G OPs (MAC_full + MAC_binary / 64)",
+                  details=details)
+
+
+def _mtime(path: str) -> float:
+    return Path(path).stat().st_mtime if path and Path(path).is_file() else 0.0
+
+
 def _efficienthuman(weights: str) -> Choice:
-    usable, reason = _weights_status(weights, Path(weights).stat().st_mtime if weights and Path(weights).is_file()
-                                     else 0.0)
+    usable, reason = _weights_status("efficienthuman", weights, _mtime(weights))
     size = f", ONNX {Path(weights).stat().st_size / 1e6:.1f} MB" if usable else ""
     return Choice("efficienthuman", "EfficientHuman (lightweight)", "MGFENet + 3D keypoints + analytic IK to SMPL",
                   usable, reason, weights=weights if usable else "",
@@ -55,8 +68,11 @@ def _efficienthuman(weights: str) -> Choice:
 
 
 @functools.lru_cache(maxsize=8)
-def _weights_status(path: str, _mtime: float) -> tuple[bool, str]:
-    from .estimators.efficienthuman import weights_status
+def _weights_status(estimator: str, path: str, _mtime: float) -> tuple[bool, str]:
+    if estimator == "binaryhpe":
+        from .estimators.binaryhpe import weights_status
+    else:
+        from .estimators.efficienthuman import weights_status
 
     try:
         return weights_status(path)

@@ -86,7 +86,7 @@ def estimator_choices(context: bpy.types.Context) -> list:
     """The catalog's estimators, judged with the weights files set in the preferences."""
     from ..core import catalog
 
-    return catalog.estimators(user_weights_path(context, "efficienthuman"))
+    return catalog.estimators(user_weights_path(context, "efficienthuman"), user_weights_path(context, "binaryhpe"))
 
 
 def user_weights_path(context: bpy.types.Context, estimator: str) -> str:

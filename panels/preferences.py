@@ -42,6 +42,9 @@ class POCKETMOCAP_AP_preferences(bpy.types.AddonPreferences):
     efficienthuman_weights: bpy.props.StringProperty(
         name="EfficientHuman weights", subtype="FILE_PATH",
         description="A trained EfficientHuman network (.onnx exported by training/export.py)")
+    binaryhpe_weights: bpy.props.StringProperty(
+        name="BinaryHPE weights", subtype="FILE_PATH",
+        description="A trained BinaryHPE network (.onnx exported by training/binaryhpe_train.py)")
     worker_threads: bpy.props.IntProperty(
         name="Worker threads", min=1, max=64, default=max(1, min(4, os.cpu_count() or 2)),
         description="CPU threads the background worker may use")
@@ -56,6 +59,7 @@ class POCKETMOCAP_AP_preferences(bpy.types.AddonPreferences):
             if status:
                 layout.label(text=status, icon="CHECKMARK" if status.startswith("OK") else "ERROR")
         layout.prop(self, "efficienthuman_weights")
+        layout.prop(self, "binaryhpe_weights")
         layout.prop(self, "worker_threads")
         layout.prop(self, "cache_dir")
 

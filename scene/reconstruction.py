@@ -25,12 +25,15 @@ def add_reconstruction(context: bpy.types.Context, result: dict, model: BodyMode
                        with_camera: bool = True, first_frame: int = 1) -> bpy.types.Object:
     """A rig for ``result`` (the worker's .npz as a dict); returns the armature."""
     # The fitted betas live in the chosen model's own shape space, so they apply to it whatever it is.
-    rig = build_rig(context, model, result["betas"], name=name, options=RigOptions(up_axis="-Y"))
-    poses, trans = result["poses"], result["trans"]
-    if len(poses) == 1:
+    poses, trans, expression = result["poses"], result["trans"], result.get("expression")
+    single = len(poses) == 1
+    rig = build_rig(context, model, result["betas"], expression=expression[0] if single and expression is not None
+                    else None, name=name, options=RigOptions(up_axis="-Y"))
+    if single:
         pose_rig(rig, poses[0], trans[0])
     else:
-        bake_animation(context.scene, rig, poses, trans, float(result["mocap_framerate"]), start=first_frame)
+        bake_animation(context.scene, rig, poses, trans, float(result["mocap_framerate"]), expression=expression,
+                       start=first_frame)
     rig[PROPERTY]["source"] = str(result.get("source", ""))
     rig[PROPERTY]["mean_confidence"] = float(np.mean(result["confidence"]))
     if with_camera:

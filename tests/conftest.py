@@ -118,3 +118,22 @@ def smoke_weights(tmp_path_factory) -> Path:
     state = torch.load(folder / "smoke.pt", weights_only=True)
     return export_onnx(efficienthuman(state["model"]).eval(), folder / "smoke.onnx", state["step"],
                        "GeneratedSamples(16), smoke test")
+
+
+@pytest.fixture(scope="session")
+def binaryhpe_smoke(tmp_path_factory) -> dict:
+    """BinaryHPE trained for 16 steps (batch 1, Eq. 12) on two generated open-body samples and exported: a real
+    (if useless) trained network for the end-to-end tests, with its losses and checkpoint. Skips without torch."""
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT))
+    from core.bodymodel.library import load_body
+    from training.binaryhpe_data import GeneratedWholeBody
+    from training.binaryhpe_train import export_onnx, load_checkpoint, train
+
+    folder = tmp_path_factory.mktemp("binaryhpe")
+    body = load_body("open", "smplx")
+    losses = train(GeneratedWholeBody(body, 2), body, 16, folder / "smoke.pt", batch_size=1, lr=1e-3,
+                   log_every=8, augmented=False)
+    model, steps = load_checkpoint(folder / "smoke.pt")
+    path = export_onnx(model, folder / "smoke.onnx", steps, "GeneratedWholeBody(2), smoke test")
+    return {"weights": path, "losses": losses, "checkpoint": folder / "smoke.pt"}

@@ -73,7 +73,33 @@ def main() -> int:
               f"({whole_float / whole_integer:.2f}x)")
     print(f"binary convs: median speed-up {statistics.median(ratios):.2f}x "
           f"(range {min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} distinct layers)")
+    whole_network(max(5, args.runs // 3))
     return 0
+
+
+def whole_network(runs: int) -> None:
+    """The whole BinaryHPE cascade as the estimator runs it (one 512x384 crop; body, two hands, face), exported
+    with exact integer binary convolutions and as the float twin; both in this run, interleaved."""
+    import tempfile
+
+    from training.binary_runtime import float_twin_export
+    from training.binaryhpe import Hand4Whole
+    from training.binaryhpe_train import export_onnx
+
+    model = Hand4Whole("binaryhpe", 52).eval()
+    with tempfile.TemporaryDirectory() as folder:
+        integer_path = export_onnx(model, Path(folder) / "integer.onnx", 1, "benchmark")
+        with float_twin_export():
+            float_path = export_onnx(model, Path(folder) / "float.onnx", 1, "benchmark")
+        sizes = integer_path.stat().st_size / 1e6, float_path.stat().st_size / 1e6
+        shape = (1, 3, 512, 384)
+        integer_ms, float_ms = [], []
+        for _ in range(3):
+            integer_ms.append(median_latency_ms(integer_path, shape, runs, warmup=3))
+            float_ms.append(median_latency_ms(float_path, shape, runs, warmup=3))
+    integer, float_twin = statistics.median(integer_ms), statistics.median(float_ms)
+    print(f"whole network (512x384 crop, body + 2 hands + face): float twin {float_twin:.0f} ms, integer "
+          f"{integer:.0f} ms ({float_twin / integer:.2f}x); files {sizes[0]:.1f} MB (both store packed bits)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Both graphs compute the eval-mode function of the torch modules (tested against 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,19 @@ def load_packed(module: nn.Module, path: Path) -> nn.Module:
 # -- whole-model export: binary layers as packed bits inside the torch-exported graph ----------------------
 
 
+_FLOAT_TWIN = {"on": False}
+
+
+@contextlib.contextmanager
+def float_twin_export():
+    """Inside: binary convolutions export as their float twins (for the benchmark's comparison)."""
+    _FLOAT_TWIN["on"] = True
+    try:
+        yield
+    finally:
+        _FLOAT_TWIN["on"] = False
+
+
 def export_binary_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Called by the binary layers' ``forward`` during ``torch.onnx.export``: the layer goes into the file
     as its sign bits (``np.packbits``) and per-output-channel alpha; the bits are unpacked by constant
@@ -190,7 +204,8 @@ def export_binary_layer(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     packed = np.packbits(weight >= 0, axis=None)
     bias = None if module.bias is None else module.bias.detach().cpu().numpy()
     geometry = (tuple(getattr(module, "stride", (1,))), tuple(getattr(module, "padding", (0,))))
-    return _PackedBinary.apply(x, kind, packed, alpha, weight.shape, geometry, bias)
+    integer = kind == "BinaryConv2d" and not _FLOAT_TWIN["on"]
+    return _PackedBinary.apply(x, kind, packed, alpha, weight.shape, geometry, bias, integer)
 
 
 def _signed_weight(packed: np.ndarray, alpha: np.ndarray, shape: tuple[int, ...], kind: str) -> np.ndarray:
@@ -204,7 +219,7 @@ class _PackedBinary(torch.autograd.Function):
     """Forward: the layer's eval-mode function (for tracing); symbolic: the packed ONNX form."""
 
     @staticmethod
-    def forward(ctx, x, kind, packed, alpha, shape, geometry, bias):
+    def forward(ctx, x, kind, packed, alpha, shape, geometry, bias, integer):
         signs = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
         weight = torch.from_numpy(_signed_weight(packed, alpha, shape, kind)).to(x.dtype)
         bias_t = None if bias is None else torch.from_numpy(bias).to(x.dtype)
@@ -216,7 +231,7 @@ class _PackedBinary(torch.autograd.Function):
         return torch.nn.functional.linear(signs, weight, bias_t)
 
     @staticmethod
-    def symbolic(g, x, kind, packed, alpha, shape, geometry, bias):
+    def symbolic(g, x, kind, packed, alpha, shape, geometry, bias, integer):
         def const(value):
             return g.op("Constant", value_t=torch.from_numpy(np.ascontiguousarray(value)))
 
@@ -229,7 +244,7 @@ class _PackedBinary(torch.autograd.Function):
         bits = g.op("Reshape", bits, const(np.array(shape, np.int64)))
         is_positive = g.op("GreaterOrEqual", x, const(np.array(0, np.float32)))
         stride, padding = geometry
-        if kind == "BinaryConv2d":
+        if integer:
             codes = g.op("Where", is_positive, const(np.array(2, np.uint8)), const(np.array(0, np.uint8)))
             weight_codes = g.op("BitShift", bits, const(np.array(1, np.uint8)), direction_s="LEFT")  # 0 or 2
             one = const(np.array(1, np.uint8))
@@ -238,9 +253,13 @@ class _PackedBinary(torch.autograd.Function):
             out = g.op("Mul", g.op("Cast", sums, to_i=1), const(alpha[None, :, None, None]))
             return out if bias is None else g.op("Add", out, const(bias[None, :, None, None]))
         signs = g.op("Where", is_positive, const(np.array(1, np.float32)), const(np.array(-1, np.float32)))
-        scale = alpha[None, :, None, None] if kind == "BinaryConvTranspose2d" else alpha[:, None]
+        scale = {"BinaryConvTranspose2d": alpha[None, :, None, None], "BinaryConv2d": alpha[:, None, None, None]
+                 }.get(kind, alpha[:, None])
         weight = g.op("Mul", g.op("Sub", g.op("Mul", g.op("Cast", bits, to_i=1), const(np.array(2, np.float32))),
                                   const(np.array(1, np.float32))), const(scale.astype(np.float32)))
+        if kind == "BinaryConv2d":
+            out = g.op("Conv", signs, weight, strides_i=list(stride), pads_i=list(padding) * 2)
+            return out if bias is None else g.op("Add", out, const(bias[None, :, None, None]))
         if kind == "BinaryConvTranspose2d":
             out = g.op("ConvTranspose", signs, weight, strides_i=list(stride), pads_i=list(padding) * 2,
                        kernel_shape_i=list(shape[2:]))

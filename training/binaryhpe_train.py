@@ -88,13 +88,13 @@ def axis_angle_to_matrix(values: torch.Tensor) -> torch.Tensor:
 
 
 def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
-    """``(..., 3, 3)`` -> ``(..., 3)`` through the quaternion (stable near 0 and pi)."""
+    """``(..., 3, 3)`` -> ``(..., 3)``: the angle from atan2(sin, cos), the axis from the skew part (exact away
+    from a half turn, where the axis is ill-conditioned)."""
     trace = matrix[..., 0, 0] + matrix[..., 1, 1] + matrix[..., 2, 2]
-    w = ((1 + trace).clamp_min(1e-8)).sqrt() / 2
     vector = torch.stack([matrix[..., 2, 1] - matrix[..., 1, 2], matrix[..., 0, 2] - matrix[..., 2, 0],
                           matrix[..., 1, 0] - matrix[..., 0, 1]], -1) / 2  # = sin(angle) * axis
     sin = vector.norm(dim=-1, keepdim=True)
-    angle = 2 * torch.atan2(sin, w[..., None])
+    angle = torch.atan2(sin, ((trace - 1) / 2)[..., None])
     return vector / sin.clamp_min(1e-8) * angle
 
 
@@ -262,7 +262,10 @@ def export_onnx(model: Hand4Whole, path: Path, trained_steps: int, data: str, bo
     import onnx
 
     graph = onnx.load(str(path))
+    binary = [m.weight.numel() for m in model.modules() if getattr(m, "one_bit", False)]
     for key, value in (("pocket_mocap.model", "binaryhpe"), ("pocket_mocap.trained_steps", str(trained_steps)),
+                       ("pocket_mocap.binary_packed_bytes", str(sum((n + 7) // 8 for n in binary))),
+                       ("pocket_mocap.binary_float32_bytes", str(sum(binary) * 4)),
                        ("pocket_mocap.training_data", data), ("pocket_mocap.variant", model.variant),
                        ("pocket_mocap.expressions", str(model.expressions)),
                        ("pocket_mocap.input", "rgb" if model.in_channels == 3 else "silhouette"),

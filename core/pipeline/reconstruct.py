@@ -27,6 +27,7 @@ from .smoothing import OneEuroFilter
 RESULT_VERSION = 1  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
 PHOTO_ITERATIONS = 15
+ESTIMATORS = ("keypoints", "efficienthuman", "binaryhpe")
 
 
 @dataclass(frozen=True)
@@ -65,17 +66,18 @@ def result_folder(cache_root: Path, path: Path, settings: Settings) -> Path:
 
 def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     settings = Settings.from_job(job)
-    if settings.estimator not in ("keypoints", "efficienthuman"):
-        raise PocketMocapError(f'The "{settings.estimator}" estimator is not installed: no trained weights exist '
-                               'for it yet. Use the keypoint-guided default.')
+    if settings.estimator not in ESTIMATORS:
+        raise PocketMocapError(f'There is no "{settings.estimator}" estimator; choose one of '
+                               f'{", ".join(ESTIMATORS)}.')
     if settings.person != 0:
         raise PocketMocapError("This version reconstructs the most prominent person only (person 0).")
-    if settings.estimator == "efficienthuman":
-        from ..estimators.efficienthuman import weights_status
-
-        usable, reason = weights_status(settings.weights)
+    if settings.estimator != "keypoints":
+        usable, reason = _network(settings.estimator).weights_status(settings.weights)
         if not usable:
             raise PocketMocapError(reason)
+        if settings.estimator == "binaryhpe" and settings.family != "smplx":
+            raise PocketMocapError("BinaryHPE predicts SMPL-X (body, hands and face): choose the open body with "
+                                   "hands and face, or an SMPL-X model file.")
     inputs = media.collect_inputs(job.get("inputs", []))
     model = load_body(settings.body_model, settings.family, settings.body_file, settings.gender)
     infos = [media.probe(path) for path in inputs]
@@ -142,10 +144,21 @@ def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
 
 def estimator_for(settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
     if settings.estimator == "efficienthuman":
-        from ..estimators.efficienthuman import EfficientHumanEstimator
-
-        return EfficientHumanEstimator(settings, model, camera, video)
+        return _network("efficienthuman").EfficientHumanEstimator(settings, model, camera, video)
+    if settings.estimator == "binaryhpe":
+        return _network("binaryhpe").BinaryHPEEstimator(settings, model, camera, video)
     return KeypointEstimator(settings, model, camera, video, fps)
+
+
+def _network(name: str):
+    """The run-time module of a network estimator (imported on demand: onnxruntime loads with it)."""
+    if name == "binaryhpe":
+        from ..estimators import binaryhpe
+
+        return binaryhpe
+    from ..estimators import efficienthuman
+
+    return efficienthuman
 
 
 class VideoReconstruction:
@@ -235,8 +248,11 @@ class VideoReconstruction:
         if item is None:  # no person this frame: hold the last pose (or rest before the first), confidence 0
             if self.last is None:
                 empty = len(self.model.parents) * 3
-                return {"poses": np.zeros(empty), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
-                        "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4)}
+                frame = {"poses": np.zeros(empty), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
+                         "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4)}
+                if getattr(fitter, "expressions", 0):  # an estimator that predicts the face
+                    frame["expression"] = np.zeros(fitter.expressions)
+                return frame
             return dict(self.last, confidence=0.0)
         return self._smooth_output(fitter, fitter.estimate(item))
 

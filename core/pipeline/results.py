@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 PER_FRAME = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")
+OPTIONAL_PER_FRAME = ("expression",)  # (F, E) from estimators that predict the face
 
 
 def _save_atomic(path: Path, arrays: dict) -> None:
@@ -58,11 +59,16 @@ class ChunkStore:
     def frames(self) -> dict[str, np.ndarray]:
         """All finished frames, concatenated: ``{name: (F, ...)}``."""
         parts: dict[str, list] = {key: [] for key in PER_FRAME}
-        for path in self.chunks():
+        chunks = self.chunks()
+        for path in chunks:
             with np.load(path) as data:
                 for key in PER_FRAME:
                     parts[key].append(data[key])
-        return {key: np.concatenate(value) if value else np.zeros((0,)) for key, value in parts.items()}
+                for key in OPTIONAL_PER_FRAME:
+                    if key in data.files:
+                        parts.setdefault(key, []).append(data[key])
+        return {key: np.concatenate(value) if value else np.zeros((0,)) for key, value in parts.items()
+                if key in PER_FRAME or len(value) == len(chunks)}
 
 
 def _jsonable(value):
@@ -80,13 +86,16 @@ def _jsonable(value):
 def write_result(path: Path, frames: dict[str, np.ndarray], *, betas: np.ndarray, fps: float, family: str,
                  gender: str, intrinsics: np.ndarray, extra: dict) -> Path:
     """The result ``.npz``: AMASS / SMPL-X keys, ``confidence``, ``camera_intrinsics``, ``person_box``,
-    ``joints (F, 24, 3)`` (camera space, metres) and ``joints_2d (F, 24, 2)`` (pixels)."""
+    ``joints (F, 24, 3)`` (camera space, metres) and ``joints_2d (F, 24, 2)`` (pixels); ``expression (F, E)``
+    when the estimator predicts the face."""
     arrays = {
         "poses": frames["poses"], "trans": frames["trans"], "betas": np.asarray(betas, np.float32),
         "mocap_framerate": np.float64(fps), "surface_model_type": np.str_(family), "gender": np.str_(gender),
         "confidence": frames["confidence"], "camera_intrinsics": np.asarray(intrinsics, np.float32),
         "person_box": frames["person_box"], "joints": frames["joints"], "joints_2d": frames["joints_2d"],
     }
+    if "expression" in frames:
+        arrays["expression"] = np.asarray(frames["expression"], np.float32)
     arrays |= {key: np.str_(value) if isinstance(value, str) else value for key, value in extra.items()}
     _save_atomic(path, arrays)
     return path

@@ -100,6 +100,6 @@ def test_preferences_draw_paths_and_their_status(addon):
     prefs.smplx_status = "OK: SMPL-X, 10475 vertices"
     record = draw(type(prefs), bpy.context, prefs)
     assert [r[1] for r in record if r[0] == "prop"] == ["smpl_path", "smplx_path", "efficienthuman_weights",
-                                                         "worker_threads", "cache_dir"]
+                                                         "binaryhpe_weights", "worker_threads", "cache_dir"]
     assert ("label", "OK: SMPL-X, 10475 vertices") in record
     prefs.smplx_status = ""
