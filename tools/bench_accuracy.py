@@ -26,18 +26,6 @@ from pocket_mocap.core.worker.job import Job  # noqa: E402
 MEDIAPIPE_LIMBS = [POSE[name] for name in metrics.LIMBS]
 
 
-def reconstruct(images: list[Path], cache: Path, fov: float) -> dict[Path, dict]:
-    """Run the real job (worker, MediaPipe, fit) on every image; returns each result as a dict."""
-    job = Job({"kind": "reconstruct", "inputs": [str(p) for p in images], "cache_dir": str(cache),
-               "fov_degrees": fov, "hands_and_face": False}, cache / "job")
-    outcome = job.run_to_end(600)
-    found = {}
-    for item in outcome.summary.get("results", []):
-        with np.load(item["result"]) as data:
-            found[Path(item["input"])] = {key: data[key] for key in ("joints", "joints_2d")}
-    return found
-
-
 def raw_mediapipe(images: list[Path]) -> dict[Path, tuple[np.ndarray, np.ndarray]]:
     import cv2
 
@@ -53,23 +41,14 @@ def raw_mediapipe(images: list[Path]) -> dict[Path, tuple[np.ndarray, np.ndarray
 
 
 def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
-    sets = {"h36m": metrics.h36m_frames(), "coco": metrics.coco_frames(), "mpii": metrics.mpii_frames()}
+    sets = metrics.frame_sets()
     images = [frame["image"] for frames in sets.values() for frame in frames]
     with tempfile.TemporaryDirectory() as cache:
-        ours = reconstruct(images, Path(cache), fov)
+        ours = metrics.score(metrics.reconstruct_with(Job, images, Path(cache), fov_degrees=fov), sets)
     raw = raw_mediapipe(images)
-    table = {}
-    h36m = sets["h36m"]
-    table["PA-MPJPE H3.6M (mm)"] = {
-        "ours": 1000 * np.mean([metrics.pa_mpjpe(ours[f["image"]]["joints"][0, metrics.SMPL_LIMBS], f["joints"])
-                                for f in h36m]),
-        "mediapipe": 1000 * np.mean([metrics.pa_mpjpe(raw[f["image"]][0], f["joints"]) for f in h36m])}
-    for name, frames in sets.items():
-        mine = [metrics.best_pck(ours[f["image"]]["joints_2d"][0, metrics.SMPL_LIMBS], f["people_2d"])
-                if f["image"] in ours else 0.0 for f in frames]
-        theirs = [metrics.best_pck(raw[f["image"]][1], f["people_2d"]) if f["image"] in raw else 0.0 for f in frames]
-        table[f"PCK@0.1 {name}"] = {"ours": float(np.nanmean(mine)), "mediapipe": float(np.nanmean(theirs))}
-    return table
+    as_results = {path: {"joints": world[None], "joints_2d": pixels[None]} for path, (world, pixels) in raw.items()}
+    theirs = metrics.score(as_results, sets, limbs=slice(None))
+    return {measure: {"ours": ours[measure], "mediapipe": theirs[measure]} for measure in ours}
 
 
 def main() -> int:

@@ -1,9 +1,11 @@
-"""Accuracy measures for the benchmarks and the tests: PA-MPJPE and PCK over the 12 limb joints, and
-readers for the ground truth in ../shared/media/gt."""
+"""Accuracy measures for the benchmarks and the tests: PA-MPJPE and PCK over the 12 limb joints, readers for
+the ground truth in ../shared/media/gt, and the reconstruct issue's yardstick over whole result sets
+(:func:`score`), shared by tools/bench_accuracy.py and tools/eval_efficienthuman.py."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,40 @@ def best_pck(predicted: np.ndarray, people: list) -> float:
     scores = [pck(predicted, truth, visible, size) for truth, visible, size in people]
     scores = [s for s in scores if s == s]
     return max(scores) if scores else float("nan")
+
+
+def frame_sets() -> dict[str, list[dict]]:
+    """The three ground-truth sets: ``{"h36m": [...], "coco": [...], "mpii": [...]}``."""
+    return {"h36m": h36m_frames(), "coco": coco_frames(), "mpii": mpii_frames()}
+
+
+def score(results: dict, sets: dict[str, list[dict]], limbs=SMPL_LIMBS) -> dict[str, float]:
+    """The yardstick: PA-MPJPE (mm) of ``joints`` over the 12 limb joints on the H3.6M frames, and PCK@0.1 of
+    ``joints_2d`` per set against the best-matching annotated person (0 where nobody was found).
+    ``results``: image path -> ``{"joints": (1, 24, 3), "joints_2d": (1, 24, 2)}`` (a result file's arrays);
+    ``limbs`` picks the 12 limb joints in LIMBS order from them (``slice(None)``: already those 12)."""
+    table = {}
+    errors = [pa_mpjpe(results[f["image"]]["joints"][0, limbs], f["joints"]) for f in sets["h36m"]
+              if f["image"] in results]
+    table["PA-MPJPE H3.6M (mm)"] = 1000 * float(np.mean(errors)) if errors else float("nan")
+    for name, frames in sets.items():
+        found = [best_pck(results[f["image"]]["joints_2d"][0, limbs], f["people_2d"])
+                 if f["image"] in results else 0.0 for f in frames]
+        table[f"PCK@0.1 {name}"] = float(np.nanmean(found))
+    return table
+
+
+def reconstruct_with(job_class, images: list[Path], cache: Path, **settings) -> dict:
+    """Run the real reconstruct job (worker, MediaPipe, estimator, fit) with ``settings`` on every image:
+    image path -> ``{"joints", "joints_2d"}``. ``job_class`` is core/worker/job.py's ``Job`` of the code
+    under test (the installed add-on's, or a source tree's)."""
+    request = {"kind": "reconstruct", "inputs": [str(p) for p in images], "cache_dir": str(cache),
+               "hands_and_face": False, **settings}
+    outcome = job_class(request, cache / f"job_{settings.get('estimator', 'keypoints')}").run_to_end(1200)
+    if outcome.state == "failed":
+        print(f"the {settings.get('estimator', 'keypoints')} job failed: {outcome.message}", file=sys.stderr)
+    found = {}
+    for item in outcome.summary.get("results", []):
+        with np.load(item["result"]) as data:
+            found[Path(item["input"])] = {key: data[key] for key in ("joints", "joints_2d")}
+    return found

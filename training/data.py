@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from core.bodymodel.model import BodyModel
+from core.estimators.keypoints.landmarks import POSE, POSE_NAMES
 from core.ik import hybrik
 from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -21,6 +22,8 @@ from .markers import KEYPOINTS, LEAF_PARENTS, LEAF_VERTICES, MARKERS, flip_permu
 
 CFG = DEFAULT_CFGS["efficienthuman"]
 FOCAL, SIZE, DEPTH = CFG["focal"], 256, CFG["depth_factor_m"]
+# MediaPipe's 33 pose landmarks under a mirror: left_* <-> right_*, mouth_left <-> mouth_right.
+LANDMARK_FLIP = [POSE[name.replace("left", "#").replace("right", "left").replace("#", "right")] for name in POSE_NAMES]
 SMPL_FLIP = [0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22]
 
 
@@ -72,20 +75,47 @@ class GeneratedSamples:
 
 
 def augment(sample: dict, rng: np.random.Generator) -> dict:
-    """A.1's training augmentation: scale ±0.3, rotation ±30°, flip (with left/right swaps), colour gain
-    0.8-1.2 and a noise rectangle. Targets move with the image."""
+    """A.1's training augmentation: scale ±0.3, rotation ±30°, flip (with left/right swaps). Targets move with
+    the image. The geometry works on any channel count (a 34-channel mode (b) input's heatmaps swap sides on a
+    flip); colour gain 0.8-1.2 and a noise rectangle only apply to RGB (3 channels); mode (b) inputs get
+    ``silhouette_data.corrupt_input``'s imitation of MediaPipe's errors instead."""
     sample = dict(sample)
     if rng.random() < 0.5:
         sample = _flip(sample)
+    matrix, angle, scale = random_affine(rng)
+    image = warp(sample["image"], matrix)
+    if image.shape[0] == 3:
+        image = image * rng.uniform(0.8, 1.2, 3).astype(np.float32)[:, None, None]
+        x0, y0 = rng.integers(0, SIZE - 40, 2)
+        w, h = rng.integers(10, 60, 2)
+        image[:, y0:y0 + h, x0:x0 + w] = rng.normal(0, 1, (3, min(h, SIZE - y0), min(w, SIZE - x0)))
+    else:
+        from .silhouette_data import corrupt_input
+
+        image = corrupt_input(image, rng)
+    sample["image"] = image.astype(np.float32)
+    return move_targets(sample, matrix, angle, scale)
+
+
+def random_affine(rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """A.1's scale ±0.3 and rotation ±30° about the crop centre: ``(matrix (2, 3), angle degrees, scale)``."""
     scale, angle = 1 + rng.uniform(-0.3, 0.3), rng.uniform(-30, 30)
-    matrix = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), angle, scale)
-    image = sample["image"].transpose(1, 2, 0)
-    image = cv2.warpAffine(image, matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
-    image = image * rng.uniform(0.8, 1.2, 3).astype(np.float32)
-    x0, y0 = rng.integers(0, SIZE - 40, 2)
-    w, h = rng.integers(10, 60, 2)
-    image[y0:y0 + h, x0:x0 + w] = rng.normal(0, 1, (min(h, SIZE - y0), min(w, SIZE - x0), 3))
-    sample["image"] = image.transpose(2, 0, 1).astype(np.float32)
+    return cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), angle, scale), float(angle), float(scale)
+
+
+def warp(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``image (C, 256, 256) float32`` warped by ``matrix (2, 3)`` (crop pixels), zero outside; any C
+    (OpenCV warps at most 4 channels at a time)."""
+    hwc = np.ascontiguousarray(image.transpose(1, 2, 0))
+    parts = [cv2.warpAffine(np.ascontiguousarray(hwc[:, :, k:k + 4]), matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
+             for k in range(0, hwc.shape[2], 4)]
+    parts = [part[:, :, None] if part.ndim == 2 else part for part in parts]
+    return np.concatenate(parts, axis=2).transpose(2, 0, 1).astype(np.float32)
+
+
+def move_targets(sample: dict, matrix: np.ndarray, angle: float, scale: float) -> dict:
+    """Move ``sample``'s targets (uvd, xyz, theta's root, camera scale, visibility; landmarks when present)
+    with an image warp of ``matrix`` = rotation by ``angle`` degrees and ``scale`` about the centre."""
     pixels = (sample["uvd"][:, :2] + 0.5) * SIZE
     moved = pixels @ matrix[:, :2].T + matrix[:, 2]
     sample["uvd"] = np.column_stack([moved / SIZE - 0.5, sample["uvd"][:, 2]]).astype(np.float32)
@@ -98,18 +128,36 @@ def augment(sample: dict, rng: np.random.Generator) -> dict:
     sample["camera"] = sample["camera"] * np.array([scale, 1.0, 1.0], np.float32)
     inside = np.all((moved >= 0) & (moved < SIZE), axis=1)
     sample["visible"] = (sample["visible"] * inside).astype(np.float32)
+    if "landmarks_2d" in sample:
+        landmarks = sample["landmarks_2d"] @ matrix[:, :2].T + matrix[:, 2]
+        sample["landmarks_2d"] = landmarks.astype(np.float32)
+        inside = np.all((landmarks >= -0.5) & (landmarks < SIZE - 0.5), axis=1)
+        sample["landmark_present"] = (sample["landmark_present"] * inside).astype(np.float32)
     return sample
 
 
 def _flip(sample: dict) -> dict:
+    """Mirror the crop left-right: keypoints, SMPL joints and (mode b) landmark heatmaps swap sides.
+    Pixel x maps to 255 - x (OpenCV pixel centres: ``[:, ::-1]`` keeps x = 127.5 in place), so u = x/256 - 0.5
+    maps to -u - 1/256."""
     order = flip_permutation()
     flipped = dict(sample)
-    flipped["image"] = sample["image"][:, :, ::-1].copy()
-    flipped["uvd"] = sample["uvd"][order] * np.array([-1, 1, 1], np.float32)
+    image = sample["image"][:, :, ::-1]
+    if image.shape[0] == 1 + len(LANDMARK_FLIP):  # mode (b): heatmap channels follow their landmarks
+        image = image[[0, *(1 + k for k in LANDMARK_FLIP)]]
+    flipped["image"] = np.ascontiguousarray(image)
+    flipped["uvd"] = sample["uvd"][order] * np.array([-1, 1, 1], np.float32) - np.array([1 / SIZE, 0, 0], np.float32)
     flipped["xyz"] = sample["xyz"][order] * np.array([-1, 1, 1], np.float32)
     flipped["visible"] = sample["visible"][order]
     flipped["theta"] = sample["theta"][SMPL_FLIP] * np.array([1, -1, -1], np.float32)
     twist = sample["twist"][np.array(SMPL_FLIP[1:]) - 1]
     flipped["twist"] = twist * np.array([1, -1], np.float32)
     flipped["camera"] = sample["camera"] * np.array([1, -1, 1], np.float32)
+    if "landmarks_2d" in sample:
+        landmarks = sample["landmarks_2d"][LANDMARK_FLIP].copy()
+        landmarks[:, 0] = SIZE - 1 - landmarks[:, 0]
+        flipped["landmarks_2d"] = landmarks
+        flipped["landmark_present"] = sample["landmark_present"][LANDMARK_FLIP]
+    if "silhouette" in sample:
+        flipped["silhouette"] = np.ascontiguousarray(sample["silhouette"][:, ::-1])
     return flipped

@@ -52,7 +52,7 @@ class GlobalFilter(nn.Module):
         if self.use_matmul_dft:
             return x + self._filter_matmul(x)
         spectrum = torch.fft.rfft2(x.float(), dim=(2, 3), norm="ortho")
-        filtered = spectrum * torch.view_as_complex(self.weight)
+        filtered = spectrum * torch.view_as_complex(self.weight.contiguous())  # channels_last models too
         return x + torch.fft.irfft2(filtered, s=(self.height, self.width), dim=(2, 3), norm="ortho")
 
     def _dft_matrices(self, device, dtype) -> None:
@@ -166,12 +166,17 @@ MGFENET_BIG_7X7 = (
 
 
 class MGFENet(nn.Module):
-    """The backbone: 256x256 RGB -> F (960 x 8 x 8). ``pad_to=8`` is the deployment variant."""
+    """The backbone: a 256x256 input -> F (960 x 8 x 8). ``pad_to=8`` is the deployment variant.
 
-    def __init__(self, specs: tuple[BlockSpec, ...] = MGFENET_BIG_7X7, pad_to: int = 1):
+    ``in_channels`` 3 is the RGB crop; 34 the domain-robust input (silhouette + 33 landmark heatmaps of
+    core/estimators/silhouette_input.py). The pooled input feeds the cascade map, so its channels run through
+    every block's cascade concat."""
+
+    def __init__(self, specs: tuple[BlockSpec, ...] = MGFENET_BIG_7X7, pad_to: int = 1, in_channels: int = 3):
         super().__init__()
-        self.stem = conv_bn(3, 16, 3, 2, act="hswish")
-        cascade = 3
+        self.in_channels = in_channels
+        self.stem = conv_bn(in_channels, 16, 3, 2, act="hswish")
+        cascade = in_channels
         blocks = []
         for spec in specs:
             if spec.stride == 2:
@@ -266,9 +271,10 @@ class EfficientHuman(nn.Module):
 
     JOINTS, MARKERS = 29, 67
 
-    def __init__(self, pad_to: int = 1, mean_betas: torch.Tensor | None = None):
+    def __init__(self, pad_to: int = 1, mean_betas: torch.Tensor | None = None, in_channels: int = 3):
         super().__init__()
-        self.backbone = MGFENet(pad_to=pad_to)
+        self.in_channels = in_channels
+        self.backbone = MGFENet(pad_to=pad_to, in_channels=in_channels)
         self.keypoints = KeypointModule(self.backbone.out_channels, self.JOINTS + self.MARKERS)
         self.fc1 = nn.Linear(960 + 256, 1024)
         self.fc2 = nn.Linear(1024, 1024)
@@ -282,7 +288,8 @@ class EfficientHuman(nn.Module):
             nn.init.xavier_uniform_(layer.weight, gain=0.01)
 
     def forward(self, image: torch.Tensor) -> EfficientHumanOutput:
-        """``image: (B, 3, 256, 256)`` normalised as ``DEFAULT_CFGS[...]['mean'/'std']``."""
+        """``image: (B, C, 256, 256)``: C = 3, RGB normalised as ``DEFAULT_CFGS[...]['mean'/'std']``; C = 34, the
+        silhouette and landmark heatmaps in [0, 1] (``INPUTS``)."""
         features = self.backbone(image)
         uvd, sigma, tokens = self.keypoints(features)
         pooled = torch.cat([features.mean((2, 3)), tokens[:, self.JOINTS:].mean(1)], dim=1)
@@ -299,6 +306,20 @@ class EfficientHuman(nn.Module):
 
 # -- builder, configs, entry points -------------------------------------------------------------------
 
+# Input kinds: ONNX metadata ``pocket_mocap.input`` <-> channels of the network's stem.
+INPUTS = {"rgb": 3, "silhouette": 34}
+STEM_WEIGHT = "backbone.stem.0.weight"
+
+
+def input_kind(in_channels: int) -> str:
+    """``3 -> "rgb"``, ``34 -> "silhouette"``; any other count raises ValueError."""
+    for kind, channels in INPUTS.items():
+        if channels == in_channels:
+            return kind
+    raise ValueError(f"EfficientHuman takes {' or '.join(map(str, INPUTS.values()))} input channels, "
+                     f"not {in_channels}.")
+
+
 DEFAULT_CFGS = {
     "efficienthuman": {"input_size": (3, 256, 256), "mean": (0.406, 0.457, 0.480), "std": (0.225, 0.224, 0.229),
                        "crop_scale": 1.25, "focal": 1000.0, "depth_factor_m": 2.2, "keypoints": 96,
@@ -309,18 +330,22 @@ DEFAULT_CFGS = {
 }
 
 
-def build(variant: str, state_dict: dict | None = None) -> EfficientHuman:
-    """The only place weights are loaded: ``state_dict`` from a checkpoint (see ``training/checkpoints.py``)."""
-    model = EfficientHuman(pad_to=8 if variant.endswith("_deploy") else 1)
+def build(variant: str, state_dict: dict | None = None, in_channels: int | None = None) -> EfficientHuman:
+    """The only place weights are loaded: ``state_dict`` from a checkpoint (see ``training/checkpoints.py``).
+    ``in_channels`` defaults to the stem's of ``state_dict``, else 3 (RGB)."""
+    if in_channels is None:
+        in_channels = int(state_dict[STEM_WEIGHT].shape[1]) if state_dict is not None else 3
+    input_kind(in_channels)  # refuse unknown counts early, with a sentence
+    model = EfficientHuman(pad_to=8 if variant.endswith("_deploy") else 1, in_channels=in_channels)
     if state_dict is not None:
         model.load_state_dict(state_dict)
     return model
 
 
-def efficienthuman(state_dict: dict | None = None) -> EfficientHuman:
-    return build("efficienthuman", state_dict)
+def efficienthuman(state_dict: dict | None = None, in_channels: int | None = None) -> EfficientHuman:
+    return build("efficienthuman", state_dict, in_channels)
 
 
-def efficienthuman_deploy(state_dict: dict | None = None) -> EfficientHuman:
+def efficienthuman_deploy(state_dict: dict | None = None, in_channels: int | None = None) -> EfficientHuman:
     """Depthwise channel counts padded to multiples of 8 (zero channels): the same function for given weights."""
-    return build("efficienthuman_deploy", state_dict)
+    return build("efficienthuman_deploy", state_dict, in_channels)

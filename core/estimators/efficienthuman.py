@@ -2,7 +2,9 @@
 analytic IK with the predicted twist -> body-model pose, shape and camera-space translation.
 
 The network only runs from a weights file that says it was trained (ONNX metadata written by
-``training/export.py`` from a checkpoint): never with random weights.
+``training/export.py`` from a checkpoint): never with random weights. The file's ``pocket_mocap.input`` says
+which input it takes: ``rgb`` (the normalised crop) or ``silhouette`` (MediaPipe's person mask and pose
+landmarks in the same crop, core/estimators/silhouette_input.py).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from ..rotations import matrix_to_axis_angle
 from . import posed_joints
 from .keypoints.detect import LandmarkDetector, detect_anywhere
 from .keypoints.fit import Camera
+from .silhouette_input import observation_input
 
 MEAN, STD = np.array([0.406, 0.457, 0.480]), np.array([0.225, 0.224, 0.229])
 SIZE, CROP_FOCAL, DEPTH_M, CROP_SCALE = 256, 1000.0, 2.2, 1.25
 LEAF_PARENTS = {15: 24, 22: 25, 23: 26, 10: 27, 11: 28}
 SMPL_LEAF_VERTICES = (411, 2445, 5905, 3216, 6617)  # head top, middle fingertips, big toes (SMPL topology)
 OPEN_LEAF_NAMES = (None, "lmiddle", "rmiddle", "LBigToe", "RBigToe")  # the open body's vertex_ids names
+INPUT_KINDS = ("rgb", "silhouette")  # ONNX metadata "pocket_mocap.input"; files without it are RGB networks
 
 
 def weights_status(path: str) -> tuple[bool, str]:
@@ -40,7 +44,14 @@ def weights_status(path: str) -> tuple[bool, str]:
         return False, f'"{file.name}" is not an EfficientHuman network exported by this project.'
     if int(metadata.get("pocket_mocap.trained_steps", "0")) <= 0:
         return False, f'"{file.name}" holds untrained weights; it will not be used.'
+    if input_kind(metadata) not in INPUT_KINDS:
+        return False, (f'"{file.name}" takes a "{input_kind(metadata)}" input, which this version cannot build; '
+                       "update the extension.")
     return True, ""
+
+
+def input_kind(metadata: dict[str, str]) -> str:
+    return metadata.get("pocket_mocap.input", "rgb")
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -83,7 +94,8 @@ class EfficientHumanEstimator:
         # The worker sets OMP_NUM_THREADS from the job's "threads" (the add-on preference).
         options.intra_op_num_threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
         self.session = onnxruntime.InferenceSession(settings.weights, options, providers=["CPUExecutionProvider"])
-        self.detector = LandmarkDetector(video=video, hands_and_face=False)
+        self.input = input_kind(dict(self.session.get_modelmeta().custom_metadata_map))
+        self.detector = LandmarkDetector(video=video, hands_and_face=False, segmentation=self.input == "silhouette")
         self.model, self.camera = model, camera
         self.skeleton = hybrik.smpl_skeleton(model.parents[:24], LEAF_PARENTS, {9: 12, 0: 3})
 
@@ -98,7 +110,8 @@ class EfficientHumanEstimator:
         if obs is None:
             return None
         square = crop_box(obs.box())
-        return {"square": square, "outputs": self._run(crop(rgb, square)), "box": obs.box()}
+        image = observation_input(obs, square) if self.input == "silhouette" else crop(rgb, square)
+        return {"square": square, "outputs": self._run(image), "box": obs.box()}
 
     def _run(self, image: np.ndarray) -> dict[str, np.ndarray]:
         names = [output.name for output in self.session.get_outputs()]
@@ -126,7 +139,17 @@ class NetworkFitter:
         self.estimator, self.model = estimator, estimator.model
         self.rest_joints = self.model.rest_joints(betas).astype(np.float64)
         vertices = self.model.shaped_vertices(betas)
-        self.rest = np.vstack([self.rest_joints[:24], vertices[self._leaf_vertices()]]).astype(np.float64)
+        self.rest = np.vstack([self._smpl_layout(self.rest_joints), vertices[self._leaf_vertices()]])
+
+    def _smpl_layout(self, joints: np.ndarray) -> np.ndarray:
+        """The network's 24 joints: SMPL's, or for SMPL-X its 22 body joints and, as SMPL's hand joint, the mean
+        of each hand's four finger bases (how the open SMPL file and the synthetic data define it)."""
+        if self.model.family != "smplx":
+            return joints[:24]
+        names = list(self.model.joint_names)
+        hands = [joints[[names.index(f"{side}_{finger}1") for finger in ("index", "middle", "ring", "pinky")]]
+                 .mean(axis=0) for side in ("left", "right")]
+        return np.vstack([joints[:22], hands])
 
     def _leaf_vertices(self) -> list[int]:
         if len(self.model.v_template) == 6890:
