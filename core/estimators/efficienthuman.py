@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bodymodel.joints import SMPL_PARENTS
 from ..bodymodel.model import BodyModel
 from ..errors import PocketMocapError
 from ..ik import hybrik
@@ -97,7 +98,8 @@ class EfficientHumanEstimator:
         self.input = input_kind(dict(self.session.get_modelmeta().custom_metadata_map))
         self.detector = LandmarkDetector(video=video, hands_and_face=False, segmentation=self.input == "silhouette")
         self.model, self.camera = model, camera
-        self.skeleton = hybrik.smpl_skeleton(model.parents[:24], LEAF_PARENTS, {9: 12, 0: 3})
+        # The network's 24 joints are SMPL's whatever the body family (SMPL-X's 22 and 23 are the jaw and an eye).
+        self.skeleton = hybrik.smpl_skeleton(SMPL_PARENTS, LEAF_PARENTS, {9: 12, 0: 3})
 
     def __enter__(self) -> EfficientHumanEstimator:
         return self

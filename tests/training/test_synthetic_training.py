@@ -143,3 +143,34 @@ def test_input_channels_travel_with_the_weights():
     assert [LANDMARK_FLIP[k] for k in LANDMARK_FLIP] == list(range(33))
     assert LANDMARK_FLIP[POSE["left_wrist"]] == POSE["right_wrist"] and LANDMARK_FLIP[POSE["nose"]] == POSE["nose"]
     assert LANDMARK_FLIP[POSE["mouth_left"]] == POSE["mouth_right"]
+
+
+@pytest.mark.parametrize("family", ["smpl", "smplx"])
+def test_run_time_fitter_turns_synthetic_targets_back_into_the_sample(shards, family):
+    """The estimator's back-projection, IK and root placement fed a sample's true outputs (uvd, camera, twist,
+    betas) in the sample's own crop camera land on its joints: the training targets mean what run time reads
+    (with SMPL-X, SMPL's hand joint is the mean of the finger bases, as in the data)."""
+    from core.bodymodel.joints import SMPL_PARENTS
+    from core.bodymodel.library import load_body
+    from core.estimators.efficienthuman import LEAF_PARENTS, NetworkFitter
+    from core.estimators.keypoints.fit import Camera
+    from core.ik import hybrik
+
+    body = load_body("open", family)
+    stub = types.SimpleNamespace(model=body, skeleton=hybrik.smpl_skeleton(SMPL_PARENTS, LEAF_PARENTS, {9: 12, 0: 3}))
+    with np.load(shards / "train" / "shard_00000.npz") as data:
+        samples = [{key: data[key][i] for key in data.files} for i in range(5)]
+    pixels, millimetres, hands = [], [], []
+    for s in samples:
+        stub.camera = Camera(*(float(v) for v in s["intrinsics"]))
+        outputs = {"uvd": s["uvd"], "camera": s["camera"], "twist": s["twist"], "betas": s["betas"],
+                   "sigma": np.zeros((96, 3), np.float32)}
+        frame = NetworkFitter(stub, s["betas"]).estimate({"square": (127.5, 127.5, 256.0), "box": None,
+                                                          "outputs": outputs})
+        pixels.append(np.linalg.norm(frame["joints_2d"] - s["keypoints_2d"][:24], axis=1))
+        relative = (frame["joints"] - frame["joints"][0]) - (s["keypoints_3d"][:24] - s["keypoints_3d"][0])
+        millimetres.append(1000 * np.linalg.norm(relative, axis=1).mean())
+        hands.append(1000 * np.linalg.norm(relative[20:], axis=1))  # wrists and hands
+    # A.5's fixed 1000 px crop camera is an approximation (docs/synth_generator.md): a few px, a few cm.
+    assert np.median(np.concatenate(pixels)) < 6.0 and np.mean(millimetres) < 70.0, (pixels, millimetres)
+    assert np.median(hands) < 60.0, hands
