@@ -8,14 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.estimators import silhouette_input as twin
-from core.ik import hybrik
-from core.rotations import axis_angle_to_matrix
-from training.data import DEPTH, SIZE
-from training.synth.bank import PoseBankError, load_pose_bank, random_test_poses
-from training.synth.generate import generate
-from training.synth.generator import SAMPLE_SHAPES, SyntheticGenerator
-from training.synth.shards import ShardError, SyntheticShards
+pytest.importorskip("cv2")  # not in the Blender-5 test environment (it runs the blender tests only)
+pytest.importorskip("scipy")  # not in the Blender-5 test environment (it runs the blender tests only)
+
+from core.estimators import silhouette_input as twin  # noqa: E402
+from core.ik import hybrik  # noqa: E402
+from core.rotations import axis_angle_to_matrix  # noqa: E402
+from training.data import DEPTH, SIZE  # noqa: E402
+from training.synth.bank import PoseBankError, load_pose_bank, random_test_poses  # noqa: E402
+from training.synth.generate import generate  # noqa: E402
+from training.synth.generator import SAMPLE_SHAPES, SyntheticGenerator  # noqa: E402
+from training.synth.shards import ShardError, SyntheticShards  # noqa: E402
 
 MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media" / "images" / "single"
 SAMPLES = range(12)

@@ -8,15 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bodymodel import lbs
-from core.bodymodel.joints import SMPLX_NAMES, SMPLX_PARENTS
-from core.bodymodel.library import load_body
-from core.ik import hybrik
-from core.rotations import axis_angle_to_matrix
-from training.synth import poses as bank_module
-from training.synth import retarget
-from training.synth.bvh import forward_kinematics, load_bvh, parse_bvh
-from training.synth.poses import (
+pytest.importorskip("scipy")  # not in the Blender-5 test environment (it runs the blender tests only)
+
+from core.bodymodel import lbs  # noqa: E402
+from core.bodymodel.joints import SMPLX_NAMES, SMPLX_PARENTS  # noqa: E402
+from core.bodymodel.library import load_body  # noqa: E402
+from core.ik import hybrik  # noqa: E402
+from core.rotations import axis_angle_to_matrix  # noqa: E402
+from training.synth import poses as bank_module  # noqa: E402
+from training.synth import retarget  # noqa: E402
+from training.synth.bvh import forward_kinematics, load_bvh, parse_bvh  # noqa: E402
+from training.synth.poses import (  # noqa: E402
     apply_heading,
     expression_flip,
     find_clips,
