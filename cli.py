@@ -26,7 +26,7 @@ def weights_by_estimator(files: list[Path]) -> dict[str, str]:
     """Each weights file under the estimator its metadata names (unknown files go to EfficientHuman, whose
     check then says what is wrong with them)."""
     from .core.errors import PocketMocapError
-    from .core.estimators.efficienthuman import read_metadata
+    from .core.estimators.network import read_metadata
 
     found = {}
     for file in files:

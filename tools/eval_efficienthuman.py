@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))  # this tree's core/ (the installed pocket_mocap m
 sys.path.insert(0, str(ROOT / "tools"))
 import metrics  # noqa: E402
 
-from core.estimators.efficienthuman import input_kind, read_metadata, weights_status  # noqa: E402
+from core.estimators.efficienthuman import input_kind, weights_status  # noqa: E402
+from core.estimators.network import read_metadata  # noqa: E402
 from core.worker.job import Job  # noqa: E402
 
 

@@ -45,38 +45,34 @@ def binarize_weight(weight: torch.Tensor) -> torch.Tensor:
     return (alpha * signs - weight).detach() + weight
 
 
-class BinaryConv2d(nn.Conv2d):
-    """A 1-bit convolution (both operands +-1, output scaled by alpha); marked for the accounting."""
+class OneBit:
+    """A 1-bit layer: counted at 1/32 of a parameter (B.7); inside ``torch.onnx.export`` it emits its packed form
+    (sign bits + alpha; convolutions as exact ±1 integer arithmetic, ``binary_runtime.export_binary_layer``)."""
 
-    one_bit = True  # counted at 1/32 of a parameter (B.7)
+    one_bit = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():  # bit-packed weights and exact ±1 integer arithmetic in the file
+        if torch.onnx.is_in_onnx_export():
             from .binary_runtime import export_binary_layer
 
             return export_binary_layer(self, x)
+        return self.binary_forward(x)
+
+
+class BinaryConv2d(OneBit, nn.Conv2d):
+    """A 1-bit convolution: both operands ±1, the output scaled by alpha."""
+
+    def binary_forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(binarize_activation(x), binarize_weight(self.weight), self.bias)
 
 
-class BinaryLinear(nn.Linear):
-    one_bit = True  # counted at 1/32 of a parameter (B.7)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():
-            from .binary_runtime import export_binary_layer
-
-            return export_binary_layer(self, x)
+class BinaryLinear(OneBit, nn.Linear):
+    def binary_forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(binarize_activation(x), binarize_weight(self.weight), self.bias)
 
 
-class BinaryConvTranspose2d(nn.ConvTranspose2d):
-    one_bit = True  # counted at 1/32 of a parameter (B.7)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():
-            from .binary_runtime import export_binary_layer
-
-            return export_binary_layer(self, x)
+class BinaryConvTranspose2d(OneBit, nn.ConvTranspose2d):
+    def binary_forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = binarize_weight(self.weight.transpose(0, 1)).transpose(0, 1)
         return F.conv_transpose2d(binarize_activation(x), weight, self.bias, self.stride, self.padding)
 

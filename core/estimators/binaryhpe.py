@@ -9,7 +9,6 @@ The network only runs from a weights file that says it was trained (ONNX metadat
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,9 @@ import numpy as np
 from ..bodymodel.model import BodyModel
 from ..errors import PocketMocapError
 from ..rotations import matrix_to_axis_angle
-from . import posed_joints
-from .efficienthuman import read_metadata
 from .keypoints.detect import LandmarkDetector, detect_anywhere
 from .keypoints.fit import Camera
+from .network import NetworkEstimator, NetworkFitter, check_weights, open_session, read_metadata, run_session
 
 CROP_HEIGHT, CROP_WIDTH, CROP_SCALE = 512, 384, 1.25
 CROP_FOCAL, CROP_CENTRE = 10000.0, np.array([192.0, 256.0])  # the 256x192 body image's camera, at crop size
@@ -36,20 +34,13 @@ NETWORK = {"parameters_paper": 17_216_336, "parameters_full": 15_254_096, "param
 
 def weights_status(path: str) -> tuple[bool, str]:
     """(usable, reason): a trained BinaryHPE ONNX file is usable; anything else says why not."""
-    if not path:
-        return False, ("Not installed: no trained weights exist for it yet (the authors published none). Train "
-                       "them (training/README.md) and set the ONNX file in the add-on preferences.")
-    file = Path(path)
-    if not file.is_file():
-        return False, f'The BinaryHPE weights file "{file}" does not exist.'
-    metadata = read_metadata(file)
-    if metadata.get("pocket_mocap.model") != "binaryhpe":
-        return False, f'"{file.name}" is not a BinaryHPE network exported by this project.'
-    if int(metadata.get("pocket_mocap.trained_steps", "0")) <= 0:
-        return False, f'"{file.name}" holds untrained weights; it will not be used.'
-    if metadata.get("pocket_mocap.input", "rgb") != "rgb":
-        return False, f'"{file.name}" takes silhouette inputs; this version runs BinaryHPE on photos (RGB) only.'
-    return True, ""
+    usable, reason, metadata = check_weights(
+        path, "binaryhpe", "BinaryHPE",
+        "Not installed: no trained weights exist for it yet (the authors published none). Train them "
+        "(training/README.md) and set the ONNX file in the add-on preferences.")
+    if usable and metadata.get("pocket_mocap.input", "rgb") != "rgb":
+        return False, f'"{Path(path).name}" takes silhouette inputs; this version runs BinaryHPE on photos (RGB) only.'
+    return usable, reason
 
 
 def weights_details(path: str) -> dict:
@@ -86,7 +77,7 @@ def crop(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     return (patch.astype(np.float32) / 255.0).transpose(2, 0, 1).copy()
 
 
-class BinaryHPEEstimator:
+class BinaryHPEEstimator(NetworkEstimator):
     """MediaPipe finds the person's box; the network does the rest. Same interface as the default."""
 
     def __init__(self, settings, model: BodyModel, camera: Camera, video: bool):
@@ -96,32 +87,20 @@ class BinaryHPEEstimator:
         if model.family != "smplx":
             raise PocketMocapError("BinaryHPE predicts SMPL-X (body, hands and face): choose the open body with "
                                    "hands and face, or an SMPL-X model file.")
-        import onnxruntime
-
         metadata = read_metadata(Path(settings.weights))
         # Shape and expression live in the training body's spaces: they apply to that body only.
         self.same_body = metadata.get("pocket_mocap.body", "open") == "open" and settings.body_model == "open"
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
-        self.session = onnxruntime.InferenceSession(settings.weights, options, providers=["CPUExecutionProvider"])
+        self.session = open_session(settings.weights)
         self.detector = LandmarkDetector(video=video, hands_and_face=False)
         self.model, self.camera = model, camera
-
-    def __enter__(self) -> BinaryHPEEstimator:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.detector.close()
 
     def observe(self, rgb: np.ndarray, search: bool = False) -> dict | None:
         obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
         if obs is None:
             return None
         box = crop_box(obs.box())
-        names = [output.name for output in self.session.get_outputs()]
-        values = self.session.run(names, {"image": crop(rgb, box)[None]})
-        return {"crop": box, "outputs": {name: value[0] for name, value in zip(names, values, strict=True)},
-                "box": obs.box(), "visibility": float(np.mean(obs.visibility))}
+        return {"crop": box, "outputs": run_session(self.session, crop(rgb, box)), "box": obs.box(),
+                "visibility": float(np.mean(obs.visibility))}
 
     def shape(self, items: list) -> np.ndarray:
         betas = [item["outputs"]["betas"] for item in items if item is not None]
@@ -130,17 +109,11 @@ class BinaryHPEEstimator:
         found = np.median(betas, axis=0).astype(np.float32)
         return np.pad(found, (0, max(0, self.model.num_betas - len(found))))[: self.model.num_betas]
 
-    def fitter(self, betas: np.ndarray, temporal: float = 0.0) -> NetworkFitter:
-        return NetworkFitter(self, betas)
-
-    def state(self) -> dict:
-        return {}
-
-    def restore(self, state: dict) -> None:
-        pass
+    def fitter(self, betas: np.ndarray, temporal: float = 0.0) -> BinaryHPEFitter:
+        return BinaryHPEFitter(self, betas)
 
 
-class NetworkFitter:
+class BinaryHPEFitter(NetworkFitter):
     """Network outputs of one frame -> SMPL-X parameters in the full image's camera space."""
 
     def __init__(self, estimator: BinaryHPEEstimator, betas: np.ndarray):
@@ -176,13 +149,3 @@ class NetworkFitter:
         position = np.array([(pixel[0] - full.cx) / full.focal * depth, (pixel[1] - full.cy) / full.focal * depth,
                              depth])
         return position - self.rest_joints[0]
-
-    def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
-        """Camera-space SMPL-order joints ``(24, 3)``."""
-        return posed_joints(self.rest_joints, self.model.parents, self.model.family, poses, trans)
-
-    def state(self) -> dict:
-        return {}
-
-    def restore(self, state: dict) -> None:
-        pass

@@ -9,7 +9,6 @@ landmarks in the same crop, core/estimators/silhouette_input.py).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,9 @@ from ..bodymodel.model import BodyModel
 from ..errors import PocketMocapError
 from ..ik import hybrik
 from ..rotations import matrix_to_axis_angle
-from . import posed_joints
 from .keypoints.detect import LandmarkDetector, detect_anywhere
 from .keypoints.fit import Camera
+from .network import NetworkEstimator, NetworkFitter, check_weights, open_session, run_session
 from .silhouette_input import observation_input
 
 MEAN, STD = np.array([0.406, 0.457, 0.480]), np.array([0.225, 0.224, 0.229])
@@ -34,35 +33,18 @@ INPUT_KINDS = ("rgb", "silhouette")  # ONNX metadata "pocket_mocap.input"; files
 
 def weights_status(path: str) -> tuple[bool, str]:
     """(usable, reason): a trained EfficientHuman ONNX file is usable; anything else says why not."""
-    if not path:
-        return False, ("Not installed: no trained weights exist for it yet (none are published). Train them "
-                       "(training/README.md) and set the ONNX file in the add-on preferences.")
-    file = Path(path)
-    if not file.is_file():
-        return False, f'The EfficientHuman weights file "{file}" does not exist.'
-    metadata = read_metadata(file)
-    if metadata.get("pocket_mocap.model") != "efficienthuman":
-        return False, f'"{file.name}" is not an EfficientHuman network exported by this project.'
-    if int(metadata.get("pocket_mocap.trained_steps", "0")) <= 0:
-        return False, f'"{file.name}" holds untrained weights; it will not be used.'
-    if input_kind(metadata) not in INPUT_KINDS:
-        return False, (f'"{file.name}" takes a "{input_kind(metadata)}" input, which this version cannot build; '
-                       "update the extension.")
-    return True, ""
+    usable, reason, metadata = check_weights(
+        path, "efficienthuman", "EfficientHuman",
+        "Not installed: no trained weights exist for it yet (none are published). Train them (training/README.md) "
+        "and set the ONNX file in the add-on preferences.")
+    if usable and input_kind(metadata) not in INPUT_KINDS:
+        return False, (f'"{Path(path).name}" takes a "{input_kind(metadata)}" input, which this version cannot '
+                       "build; update the extension.")
+    return usable, reason
 
 
 def input_kind(metadata: dict[str, str]) -> str:
     return metadata.get("pocket_mocap.input", "rgb")
-
-
-def read_metadata(path: Path) -> dict[str, str]:
-    import onnxruntime
-
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for broken files
-        raise PocketMocapError(f'"{path.name}" could not be loaded as an ONNX network ({exc}).') from None
-    return dict(session.get_modelmeta().custom_metadata_map)
 
 
 def crop_box(box: np.ndarray) -> tuple[float, float, float]:
@@ -82,30 +64,19 @@ def crop(rgb: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
     return ((patch - MEAN) / STD).transpose(2, 0, 1).astype(np.float32)
 
 
-class EfficientHumanEstimator:
+class EfficientHumanEstimator(NetworkEstimator):
     """MediaPipe finds the person's box; the network does the rest. Same interface as the default."""
 
     def __init__(self, settings, model: BodyModel, camera: Camera, video: bool):
         usable, reason = weights_status(settings.weights)
         if not usable:
             raise PocketMocapError(reason)
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        # The worker sets OMP_NUM_THREADS from the job's "threads" (the add-on preference).
-        options.intra_op_num_threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
-        self.session = onnxruntime.InferenceSession(settings.weights, options, providers=["CPUExecutionProvider"])
+        self.session = open_session(settings.weights)
         self.input = input_kind(dict(self.session.get_modelmeta().custom_metadata_map))
         self.detector = LandmarkDetector(video=video, hands_and_face=False, segmentation=self.input == "silhouette")
         self.model, self.camera = model, camera
         # The network's 24 joints are SMPL's whatever the body family (SMPL-X's 22 and 23 are the jaw and an eye).
         self.skeleton = hybrik.smpl_skeleton(SMPL_PARENTS, LEAF_PARENTS, {9: 12, 0: 3})
-
-    def __enter__(self) -> EfficientHumanEstimator:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.detector.close()
 
     def observe(self, rgb: np.ndarray, search: bool = False) -> dict | None:
         obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
@@ -113,28 +84,18 @@ class EfficientHumanEstimator:
             return None
         square = crop_box(obs.box())
         image = observation_input(obs, square) if self.input == "silhouette" else crop(rgb, square)
-        return {"square": square, "outputs": self._run(image), "box": obs.box()}
-
-    def _run(self, image: np.ndarray) -> dict[str, np.ndarray]:
-        names = [output.name for output in self.session.get_outputs()]
-        return dict(zip(names, (o[0] for o in self.session.run(names, {"image": image[None]})), strict=True))
+        return {"square": square, "outputs": run_session(self.session, image), "box": obs.box()}
 
     def shape(self, items: list) -> np.ndarray:
         betas = [item["outputs"]["betas"] for item in items if item is not None]
         return np.median(betas, axis=0).astype(np.float32)[: self.model.num_betas] if betas else \
             np.zeros(self.model.num_betas, np.float32)
 
-    def fitter(self, betas: np.ndarray, temporal: float = 0.0) -> NetworkFitter:
-        return NetworkFitter(self, betas)
-
-    def state(self) -> dict:
-        return {}
-
-    def restore(self, state: dict) -> None:
-        pass
+    def fitter(self, betas: np.ndarray, temporal: float = 0.0) -> EfficientHumanFitter:
+        return EfficientHumanFitter(self, betas)
 
 
-class NetworkFitter:
+class EfficientHumanFitter(NetworkFitter):
     """Network outputs of one frame -> body-model parameters in camera space."""
 
     def __init__(self, estimator: EfficientHumanEstimator, betas: np.ndarray):
@@ -194,12 +155,3 @@ class NetworkFitter:
         return np.array([(pixel[0] - camera.cx) / camera.focal * depth, (pixel[1] - camera.cy) / camera.focal * depth,
                          depth])
 
-    def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
-        """Camera-space SMPL-order joints ``(24, 3)``."""
-        return posed_joints(self.rest_joints, self.model.parents, self.model.family, poses, trans)
-
-    def state(self) -> dict:
-        return {}
-
-    def restore(self, state: dict) -> None:
-        pass

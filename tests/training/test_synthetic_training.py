@@ -87,7 +87,8 @@ def test_generic_augment_swaps_heatmaps_with_their_landmarks(shards):
 def test_34_channel_network_trains_resumes_exports_and_runs_on_a_photo(shards, tmp_path):
     pytest.importorskip("onnxruntime")
     from core.bodymodel.library import load_body
-    from core.estimators.efficienthuman import EfficientHumanEstimator, read_metadata, weights_status
+    from core.estimators.efficienthuman import EfficientHumanEstimator, weights_status
+    from core.estimators.network import read_metadata
     from training.efficienthuman import efficienthuman
     from training.export import onnx_difference
     from training.losses import RLELoss
@@ -152,7 +153,7 @@ def test_run_time_fitter_turns_synthetic_targets_back_into_the_sample(shards, fa
     (with SMPL-X, SMPL's hand joint is the mean of the finger bases, as in the data)."""
     from core.bodymodel.joints import SMPL_PARENTS
     from core.bodymodel.library import load_body
-    from core.estimators.efficienthuman import LEAF_PARENTS, NetworkFitter
+    from core.estimators.efficienthuman import LEAF_PARENTS, EfficientHumanFitter
     from core.estimators.keypoints.fit import Camera
     from core.ik import hybrik
 
@@ -165,7 +166,7 @@ def test_run_time_fitter_turns_synthetic_targets_back_into_the_sample(shards, fa
         stub.camera = Camera(*(float(v) for v in s["intrinsics"]))
         outputs = {"uvd": s["uvd"], "camera": s["camera"], "twist": s["twist"], "betas": s["betas"],
                    "sigma": np.zeros((96, 3), np.float32)}
-        frame = NetworkFitter(stub, s["betas"]).estimate({"square": (127.5, 127.5, 256.0), "box": None,
+        frame = EfficientHumanFitter(stub, s["betas"]).estimate({"square": (127.5, 127.5, 256.0), "box": None,
                                                           "outputs": outputs})
         pixels.append(np.linalg.norm(frame["joints_2d"] - s["keypoints_2d"][:24], axis=1))
         relative = (frame["joints"] - frame["joints"][0]) - (s["keypoints_3d"][:24] - s["keypoints_3d"][0])
