@@ -1,0 +1,37 @@
+"""The bundled landmark networks: MediaPipe 0.10.14's Apache-2.0 models converted to ONNX
+(``tools/convert_landmark_models.py``; licence and notice beside them in ``models/``), run by onnxruntime.
+
+Each network takes and gives exactly what its ``.tflite`` original does: one ``(1, H, W, 3)`` float32 image
+tensor in, the original's output tensors out, in the original's order and NHWC layout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PocketMocapError
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+class Network:
+    """One converted model in an onnxruntime session on the worker's threads."""
+
+    def __init__(self, name: str, threads: int | None = None):
+        import onnxruntime
+
+        path = MODEL_DIR / f"{name}.onnx"
+        if not path.is_file():
+            raise PocketMocapError(f"The landmark model {path.name} is missing from the extension. Reinstall it.")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.input_size = tuple(self.session.get_inputs()[0].shape[1:3])  # (height, width)
+
+    def __call__(self, tensor: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(tensor, np.float32)})
