@@ -53,7 +53,7 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, s
            num_keypoints: int, min_score: float, clip: float = 100.0) -> list[Detection]:
     """Detections above ``min_score`` from ``raw_boxes (N, 4 + 2K)`` (x, y, w, h then keypoints x, y, in
     ``scale`` pixels relative to the anchor) and ``raw_scores (N,)`` logits."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float32), -clip, clip)))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -clip, clip)))
     keep = np.flatnonzero(scores >= min_score)
     detections = []
     for index in keep:

@@ -1,7 +1,8 @@
 """MediaPipe's landmark smoothing for video (``LandmarksSmoothingCalculator`` with its one-euro filter,
 ``VisibilitySmoothingCalculator`` with its low-pass filter), so tracked landmarks match MediaPipe's.
 
-Frames are 1/30 s apart, as in MediaPipe's Python solutions, which stamp frames at 33,333 microseconds.
+Frames are 1/30 s apart, as in MediaPipe's Python solutions, which stamp frame i at (i + 1) x 33,333
+microseconds.
 Our own, stronger smoothing for the fit is applied later (``core/pipeline/smoothing.py``).
 """
 
