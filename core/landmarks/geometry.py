@@ -34,6 +34,15 @@ def normalize_radians(angle: float) -> float:
     return angle - 2 * np.pi * np.floor((angle + np.pi) / (2 * np.pi))
 
 
+def vector_rotation(start: np.ndarray, end: np.ndarray, image_size: tuple[int, int],
+                    target_degrees: float) -> float:
+    """``DetectionsToRectsCalculator``'s rotation: the one that turns the pixel vector from ``start`` to
+    ``end`` (normalised ``(2+,)``) to point at ``target_degrees``."""
+    width, height = image_size
+    dx, dy = (end[0] - start[0]) * width, (end[1] - start[1]) * height
+    return float(normalize_radians(np.radians(target_degrees) - np.arctan2(-dy, dx)))
+
+
 def rect_from_alignment(start: np.ndarray, end: np.ndarray, image_size: tuple[int, int],
                         target_degrees: float = 90.0) -> Rect:
     """``AlignmentPointsRectsCalculator``: centred on ``start`` (normalised ``(2,)``), side twice the
@@ -140,3 +149,52 @@ def rotate_world(points: np.ndarray, rect: Rect) -> np.ndarray:
 
 def sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-values))
+
+
+@dataclass(frozen=True)
+class TrackingLimits:
+    """``RoiTrackingCalculatorOptions``: how far this frame's re-crop rect may turn (degrees), move and change
+    size (fractions of its size) from the previous frame's landmark rect for that rect to be kept, and the
+    margin (a fraction of the re-crop rect's size, negative shrinks it) the previous landmarks must stay in."""
+
+    rotation_degrees: float
+    translation: float
+    scale: float
+    recrop_margin: float
+
+
+def _turned(x: np.ndarray, y: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    cos, sin = np.cos(angle), np.sin(angle)
+    return x * cos - y * sin, x * sin + y * cos
+
+
+def _rect_close(previous: Rect, recrop: Rect, image_size: tuple[int, int], limits: TrackingLimits) -> bool:
+    width, height = image_size
+    angle = -recrop.rotation
+    px, py = _turned(previous.x_center * width, previous.y_center * height, angle)
+    rx, ry = _turned(recrop.x_center * width, recrop.y_center * height, angle)
+    turn = np.degrees(previous.rotation) - np.degrees(recrop.rotation)
+    turn = abs(turn - 360.0 if turn > 180.0 else turn + 360.0 if turn < -180.0 else turn)
+    recrop_w, recrop_h = recrop.width * width, recrop.height * height
+    return bool(turn <= limits.rotation_degrees
+                and abs(px - rx) <= recrop_w * limits.translation and abs(py - ry) <= recrop_h * limits.translation
+                and abs(previous.width * width - recrop_w) <= recrop_w * limits.scale
+                and abs(previous.height * height - recrop_h) <= recrop_h * limits.scale)
+
+
+def _points_inside(points: np.ndarray, recrop: Rect, image_size: tuple[int, int], margin: float) -> bool:
+    width, height = image_size
+    angle = -recrop.rotation
+    cx, cy = _turned(recrop.x_center * width, recrop.y_center * height, angle)
+    half_w, half_h = recrop.width * width * (1 + margin) / 2, recrop.height * height * (1 + margin) / 2
+    x, y = _turned(points[:, 0] * width, points[:, 1] * height, angle)
+    return bool(np.all((cx - half_w < x) & (x < cx + half_w) & (cy - half_h < y) & (y < cy + half_h)))
+
+
+def keeps_tracking(previous_rect: Rect, previous_points: np.ndarray, recrop: Rect, image_size: tuple[int, int],
+                   limits: TrackingLimits) -> bool:
+    """``RoiTrackingCalculator``: whether the rect from the previous frame's landmarks ``(N, 2+)`` is kept
+    instead of this frame's re-crop rect: the two rects agree within ``limits`` (compared along the re-crop
+    rect's axes, in pixels) and every previous landmark lies inside the re-crop rect shrunk by its margin."""
+    return (_rect_close(previous_rect, recrop, image_size, limits)
+            and _points_inside(previous_points, recrop, image_size, limits.recrop_margin))
