@@ -24,9 +24,9 @@ sources give the same bytes.
 
 ``--check`` runs each ONNX model in onnxruntime and its original in the TFLite interpreter (tflite-runtime)
 on random inputs and on the shared real photos, and fails if the largest difference of an output exceeds
-``TOLERANCE`` of that output's range (for the segmentation logits, whose float32 rounding is larger than that,
-``NOISE_FACTOR`` times the difference between TFLite's own two CPU kernel sets). ``--bench`` prints median
-latencies of both on 1 and 2 threads.
+``TOLERANCE`` of its scale (its range over the inputs, or its largest magnitude where larger) or, for the
+segmentation logits, whose float32 rounding alone is larger than that, ``NOISE_FACTOR`` times the difference
+between TFLite's own two CPU kernel sets. ``--bench`` prints median latencies of both on 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ CONVERTER = "pocket-mocap tools/convert_landmark_models.py"
 CONVERTER_VERSION = "1"
 OPSET = 17
 IR_VERSION = 8  # opset 17's; onnxruntime 1.20 reads up to 10
-# The largest |ONNX - TFLite| allowed, as a fraction of the output's range over the check inputs.
+# The largest |ONNX - TFLite| allowed, as a fraction of the output's scale (see Parity).
 TOLERANCE = 1e-4
 NOISE_FACTOR = 2.0
 NHWC, NCHW = "nhwc", "nchw"
@@ -572,14 +572,14 @@ class Parity:
 
     output: str
     max_abs: float
-    value_range: float
+    scale: float  # the output's range over the inputs, or its largest magnitude where larger (one input)
     tflite_spread: float
     noisy: bool = False  # judged against tflite_spread (see LandmarkModel.noisy_logits)
     judged: bool = True
 
     @property
     def relative(self) -> float:
-        return self.max_abs / max(self.value_range, np.finfo(np.float32).tiny)
+        return self.max_abs / max(self.scale, np.finfo(np.float32).tiny)
 
     @property
     def ok(self) -> bool:
@@ -604,7 +604,8 @@ def parity(model: LandmarkModel, onnx_path: Path, data: bytes, inputs: list[np.n
 
 def compare(name: str, got: np.ndarray, want: np.ndarray, other: np.ndarray, **kind: bool) -> Parity:
     spread = float(np.abs(other - want).max())
-    return Parity(name, float(np.abs(got - want).max()), float(want.max() - want.min()), spread, **kind)
+    scale = max(float(want.max() - want.min()), float(np.abs(want).max()))
+    return Parity(name, float(np.abs(got - want).max()), scale, spread, **kind)
 
 
 def median_ms(run: Callable[[], object], repeats: int = 30) -> float:
@@ -656,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
                 bound = f"{NOISE_FACTOR} x TFLite's own" if result.noisy else str(TOLERANCE)
                 verdict = "ok" if result.ok else f"OVER {bound}"
                 print(f"  {result.output}: max |diff| {result.max_abs:.3g} (TFLite's own kernels "
-                      f"{result.tflite_spread:.3g}), range {result.value_range:.4g}, relative {result.relative:.2g} "
+                      f"{result.tflite_spread:.3g}), scale {result.scale:.4g}, relative {result.relative:.2g} "
                       f"{verdict if result.judged else '(not judged)'}", flush=True)
         if args.bench:
             print("  " + ", ".join(f"{k} {v:.2f} ms" for k, v in latencies(model, path, data).items()), flush=True)
