@@ -1,0 +1,71 @@
+"""The converted landmark models (``core/landmarks/models/*.onnx``): each loads in onnxruntime with exactly the
+input and outputs of its ``.tflite`` original, carries its provenance, and (where the TFLite interpreter and
+the shared photos are there) gives the original's outputs within the converter's tolerance, on three random
+inputs and one real photo (the random ones give every output a meaningful range, e.g. a presence score that one
+photo saturates)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import convert_landmark_models as converter
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from conftest import ROOT, SHARED_MEDIA
+
+MODELS = converter.MODELS
+MODEL_DIR = ROOT / "core" / "landmarks" / "models"
+PHOTO = SHARED_MEDIA / "images" / "single" / "s03_yoga_treepose__tfexamples_image3.jpeg"
+
+
+def test_the_committed_models_are_exactly_the_converted_ones():
+    assert sorted(p.stem for p in MODEL_DIR.glob("*.onnx")) == sorted(MODELS)
+    assert {"LICENSE", "NOTICE", "README.md"} <= {p.name for p in MODEL_DIR.iterdir()}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_takes_and_gives_what_the_tflite_does(name):
+    model = MODELS[name]
+    session = onnxruntime.InferenceSession(str(MODEL_DIR / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+    assert [(i.name, tuple(i.shape), i.type) for i in session.get_inputs()] == \
+        [("input", model.input_shape, "tensor(float)")]
+    assert [(o.name, tuple(o.shape)) for o in session.get_outputs()] == list(model.outputs)
+    outputs = session.run(None, {"input": np.full(model.input_shape, 0.5, np.float32)})
+    assert [(o.shape, o.dtype) for o in outputs] == [(shape, np.float32) for _, shape in model.outputs]
+    assert all(np.isfinite(o).all() for o in outputs)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_carries_its_provenance_and_is_self_contained(name):
+    onnx_model = onnx.load(str(MODEL_DIR / f"{name}.onnx"))
+    metadata = {p.key: p.value for p in onnx_model.metadata_props}
+    assert metadata["source"] == f"mediapipe/modules/{MODELS[name].source}"
+    assert metadata["source_sha256"] == MODELS[name].sha256
+    assert metadata["mediapipe_version"] == converter.MEDIAPIPE_VERSION
+    assert metadata["license"] == "Apache-2.0"
+    assert metadata["converter"].startswith(converter.CONVERTER)
+    assert [(o.domain, o.version) for o in onnx_model.opset_import] == [("", converter.OPSET)]
+    assert onnx_model.ir_version == converter.IR_VERSION
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in onnx_model.graph.initializer)
+    # float16 and sparse weights folded at conversion: float32 weights, int64 shapes, nothing cast at run time
+    assert {t.data_type for t in onnx_model.graph.initializer} <= {onnx.TensorProto.FLOAT, onnx.TensorProto.INT64}
+    assert not {"Cast", "DequantizeLinear"} & {node.op_type for node in onnx_model.graph.node}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tflite_runtime") is None,
+                    reason="tflite-runtime is not installed (Linux only): no TFLite reference to compare with")
+@pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None,
+                    reason="the .tflite originals (mediapipe 0.10.14's files) are not installed here; "
+                           "tools/convert_landmark_models.py --check compares them in .venv-convert")
+@pytest.mark.skipif(not PHOTO.is_file(), reason="../shared/media is absent: no real photo")
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_gives_the_tflite_outputs_on_a_real_photo(name):
+    model = MODELS[name]
+    inputs = converter.check_inputs(model, [PHOTO])
+    results = converter.parity(model, MODEL_DIR / f"{name}.onnx", converter.read_source(model), inputs)
+    assert [r.output for r in results if r.judged] == [output for output, _ in model.outputs]
+    for result in results:
+        assert result.ok, f"{result.output}: max |diff| {result.max_abs:.3g} is {result.relative:.2g} of its " \
+                          f"scale {result.scale:.4g} (TFLite's own kernels differ by {result.tflite_spread:.3g})"
