@@ -223,12 +223,12 @@ class Converter:
         self.cache: dict[tuple[int, str], str] = {}  # (tensor, layout) -> ONNX name: transposes, initializers
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
-        (self.input,) = self.graph.InputsAsNumpy()
+        (self.input,) = (int(i) for i in self.graph.InputsAsNumpy())
         self.values[self.input] = ("input", NHWC)
 
     def tensor_names(self) -> list[str]:
         names, seen = [], set()
-        inputs = set(self.graph.InputsAsNumpy())
+        inputs = {int(i) for i in self.graph.InputsAsNumpy()}
         for index in range(self.graph.TensorsLength()):
             name = "input" if index in inputs else self.graph.Tensors(index).Name().decode()
             names.append(name if name not in seen else f"{name}_{index}")
@@ -312,7 +312,8 @@ class Converter:
             opname = tflite.utils.BUILTIN_OPCODE2NAME[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
             handler = getattr(self, f"op_{opname.lower()}", None)
             if handler is None:
-                raise NotImplementedError(f"TFLite op {opname} (operator {op_index})")
+                custom = f" {code.CustomCode().decode()}" if code.CustomCode() else ""
+                raise NotImplementedError(f"TFLite op {opname}{custom} (operator {op_index})")
             handler(op, [int(i) for i in op.InputsAsNumpy()], [int(i) for i in op.OutputsAsNumpy()])
         outputs = [int(i) for i in self.graph.OutputsAsNumpy()]
         for index in outputs:
