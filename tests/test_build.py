@@ -25,12 +25,44 @@ def test_requirements_pin_exactly_the_bundled_wheel_versions():
         assert pins.get(wheel.name.lower().replace("_", "-")) == wheel.version, wheel.filename
 
 
-def test_every_platform_gets_each_runtime_package_once():
+RUNTIME_PACKAGES = ["onnxruntime", "opencv_python_headless", "scipy"]
+# Blender's Pythons: 3.11 in 4.2-5.0, 3.13 from 5.1.
+BLENDER_PYTHONS = ("3.11", "3.13")
+
+
+def test_every_platform_and_python_gets_each_runtime_package_once():
     manifest = manifest_tools.load_manifest()
     for platform in manifest["platforms"]:
-        names = [w.name for w in manifest_tools.wheels_for(manifest, [platform])]
-        assert sorted(names) == sorted({"attrs", "mediapipe", "onnxruntime", "opencv_python_headless",
-                                        "protobuf", "scipy"}), platform
+        for python in BLENDER_PYTHONS:
+            names = [w.name for w in manifest_tools.wheels_for(manifest, [platform], python)]
+            assert sorted(names) == RUNTIME_PACKAGES, (platform, python)
+        every = manifest_tools.wheels_for(manifest, [platform])
+        used = {w for python in BLENDER_PYTHONS for w in manifest_tools.wheels_for(manifest, [platform], python)}
+        assert set(every) == used, f"{platform}: wheels no Blender Python installs"
+
+
+@pytest.mark.parametrize(("filename", "fits"), [
+    ("scipy-1.15.3-cp311-cp311-win_amd64.whl", {"3.11"}),
+    ("scipy-1.15.3-cp313-cp313-win_amd64.whl", {"3.13"}),
+    ("opencv_python_headless-4.11.0.86-cp37-abi3-win_amd64.whl", {"3.11", "3.13"}),
+    ("attrs-24.2.0-py3-none-any.whl", {"3.11", "3.13"}),
+])
+def test_a_wheel_fits_the_pythons_blender_would_install_it_for(filename, fits):
+    wheel = manifest_tools.parse_wheel(f"./wheels/{filename}")
+    assert {python for python in BLENDER_PYTHONS if wheel.fits_python(python)} == fits
+
+
+def test_each_wheel_is_downloaded_for_its_own_python():
+    from fetch_wheels import pip_download_args
+
+    def python_version(filename: str) -> str | None:
+        args = pip_download_args(manifest_tools.parse_wheel(f"./wheels/{filename}"), Path("dest"))
+        return args[args.index("--python-version") + 1] if "--python-version" in args else None
+
+    assert python_version("scipy-1.15.3-cp313-cp313-macosx_12_0_arm64.whl") == "3.13"
+    assert python_version("scipy-1.15.3-cp311-cp311-macosx_12_0_arm64.whl") == "3.11"
+    assert python_version("opencv_python_headless-4.11.0.86-cp37-abi3-win_amd64.whl") == "3.7"
+    assert python_version("attrs-24.2.0-py3-none-any.whl") is None
 
 
 def test_pyproject_and_manifest_agree_on_the_version():
@@ -54,7 +86,8 @@ def _edit_manifest(source: Path, old: str, new: str) -> None:
 
 
 def test_missing_wheel_fails_with_a_clear_message(source_copy):
-    with pytest.raises(manifest_tools.BuildError, match=r"missing: .*mediapipe-0\.10\.14.*fetch_wheels\.py"):
+    with pytest.raises(manifest_tools.BuildError,
+                       match=r"missing: .*onnxruntime-1\.20\.1-cp311.*onnxruntime-1\.20\.1-cp313.*fetch_wheels\.py"):
         build_zip.build(["linux-x64"], source_dir=source_copy, output_dir=source_copy / "dist")
 
 
@@ -96,6 +129,9 @@ def test_zip_holds_the_extension_and_only_this_platforms_wheels(tmp_path):
     assert not [n for n in names if "__pycache__" in n]
     inner = tomllib.loads(zipfile.ZipFile(path).read("blender_manifest.toml").decode())
     assert inner["platforms"] == [this_platform()]
+    # Blender reads the wheel list of its builder's generated table; both Pythons' wheels are in it.
+    generated = [manifest_tools.parse_wheel(w) for w in inner["build"]["generated"]["wheels"]]
+    assert set(BLENDER_PYTHONS) <= {w.python_version for w in generated}
 
 
 def _imports(path: Path) -> set[str]:

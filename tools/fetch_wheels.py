@@ -2,7 +2,7 @@
 
 The manifest's file names are the single source of truth: each name gives the package, version and
 tags, and pip is asked for exactly that file (``--only-binary``, ``--no-deps``, the wheel's own
-platform/ABI tags). Already present wheels are kept.
+Python version, platform and ABI tags). Already present wheels are kept.
 
     python tools/fetch_wheels.py                      # all four platforms
     python tools/fetch_wheels.py --platform linux-x64
@@ -26,7 +26,10 @@ def pip_download_args(wheel: Wheel, dest: Path) -> list[str]:
     args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
             "--dest", str(dest), f"{wheel.name}=={wheel.version}"]
     if wheel.platform_tags != ("any",):
-        args += ["--python-version", "3.11", "--implementation", "cp", "--abi", wheel.abi_tag]
+        # The wheel's own Python (cp311, cp313; cp37 for abi3), not this interpreter's.
+        if wheel.python_version:
+            args += ["--python-version", wheel.python_version]
+        args += ["--implementation", "cp", "--abi", wheel.abi_tag]
         for tag in wheel.platform_tags:
             args += ["--platform", tag]
     return args

@@ -31,6 +31,21 @@ class Wheel:
     def blender_platforms(self) -> set[str]:
         return set().union(*(blender_platforms(tag) for tag in self.platform_tags))
 
+    @property
+    def python_version(self) -> str | None:
+        """The Python the wheel was built for, from its first python tag ("cp313" -> "3.13"); None for
+        tags without a minor version ("py3")."""
+        match = re.fullmatch(r"(?:cp|py)(\d)(\d+)", self.python_tag.split(".")[0])
+        return f"{match[1]}.{match[2]}" if match else None
+
+    def fits_python(self, version: str) -> bool:
+        """Whether Blender with Python ``version`` ("3.13") installs this wheel: the same CPython, or an older
+        one with the stable ABI (abi3), or a tag without a minor version. Blender 4.2.13+ filters this way."""
+        if self.python_version is None:
+            return True
+        built, running = (tuple(map(int, v.split("."))) for v in (self.python_version, version))
+        return built == running or (self.abi_tag == "abi3" and built[0] == running[0] and built <= running)
+
 
 MACHINES = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64", "universal2": "universal2"}
 ALL_PLATFORMS = {"linux-x64", "linux-arm64", "macos-x64", "macos-arm64", "windows-x64", "windows-arm64"}
@@ -66,10 +81,12 @@ def load_manifest(source_dir: Path = ROOT) -> dict:
         raise BuildError(f"{path} is not valid TOML: {exc}. Fix that line.") from None
 
 
-def wheels_for(manifest: dict, platforms: list[str]) -> list[Wheel]:
-    """The manifest's wheels that any of ``platforms`` needs, in manifest order."""
+def wheels_for(manifest: dict, platforms: list[str], python: str | None = None) -> list[Wheel]:
+    """The manifest's wheels that any of ``platforms`` needs (and Python ``python``, when given), in manifest
+    order."""
     wanted = set(platforms)
-    return [wheel for wheel in map(parse_wheel, manifest.get("wheels", [])) if wheel.blender_platforms() & wanted]
+    return [wheel for wheel in map(parse_wheel, manifest.get("wheels", []))
+            if wheel.blender_platforms() & wanted and (python is None or wheel.fits_python(python))]
 
 
 def rewrite_list(text: str, key: str, values: list[str]) -> str:
