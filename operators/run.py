@@ -11,7 +11,7 @@ from ..core.bodymodel.library import load_body
 from ..scene.reconstruction import add_reconstruction, load_result
 from . import jobs
 from .checks import job_running, no_job_running, poll_with
-from .settings import body_model_choices, estimator_choices, user_model_path, user_weights_path
+from .settings import body_model_choices, estimator_choices, input_path, user_model_path, user_weights_path
 
 KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
 
@@ -19,7 +19,7 @@ KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
 def _input_problem(context: bpy.types.Context) -> str:
     """Why the chosen input cannot be used, or "" when it can."""
     settings = context.scene.pocket_mocap
-    if not settings.input_path():
+    if not input_path(settings):
         return f"Pick a {KIND_NOUNS[settings.input_kind]} first."
     return ""
 
@@ -60,7 +60,7 @@ class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
 
 def reconstruct_request(context: bpy.types.Context) -> dict:
     settings = context.scene.pocket_mocap
-    return {"kind": "reconstruct", "inputs": [settings.input_path()], "estimator": settings.estimator,
+    return {"kind": "reconstruct", "inputs": [input_path(settings)], "estimator": settings.estimator,
             "body_model": settings.body_model, "body_file": user_model_path(context, settings.body_model),
             "gender": settings.gender, "fov_degrees": settings.fov, "smoothing": settings.smoothing,
             "hands_and_face": settings.hands_and_face,
@@ -96,7 +96,7 @@ class POCKETMOCAP_OT_check_input(bpy.types.Operator):
         return poll_with(cls, context, no_job_running, _input_problem)
 
     def execute(self, context):
-        _start_and_watch(context, {"kind": "probe", "inputs": [context.scene.pocket_mocap.input_path()]})
+        _start_and_watch(context, {"kind": "probe", "inputs": [input_path(context.scene.pocket_mocap)]})
         return {"FINISHED"}
 
 

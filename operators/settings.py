@@ -48,11 +48,14 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                                        description="Add the camera that matches the input, with it as background")
     lowres: bpy.props.BoolProperty(name="Low resolution", default=False,
                                    description="Use the open body's 1,229-vertex variant (open body only)")
+    # No methods on property groups: with one, bpy 4.2 as a module crashes at interpreter exit.
 
-    def input_path(self) -> str:
-        """The path of the chosen input kind, made absolute (Blender paths may start with //)."""
-        raw = {"PHOTO": self.photo_path, "VIDEO": self.video_path, "FOLDER": self.folder_path}[self.input_kind]
-        return bpy.path.abspath(raw) if raw else ""
+
+def input_path(settings: POCKETMOCAP_PG_settings) -> str:
+    """The path of the chosen input kind, made absolute (Blender paths may start with //)."""
+    raw = {"PHOTO": settings.photo_path, "VIDEO": settings.video_path,
+           "FOLDER": settings.folder_path}[settings.input_kind]
+    return bpy.path.abspath(raw) if raw else ""
 
 
 class POCKETMOCAP_PG_job_status(bpy.types.PropertyGroup):
