@@ -30,16 +30,28 @@ class Choice:
 
 def estimators(efficienthuman_weights: str = "", binaryhpe_weights: str = "") -> list[Choice]:
     """Every estimator this build knows, in menu order; the ``*_weights`` are the user's files."""
-    mediapipe = importlib.util.find_spec("mediapipe") is not None
+    reason = _landmark_models_missing()
     return [
         Choice("keypoints", "Keypoint-guided (default)",
-               "MediaPipe body, hand and face landmarks fitted with inverse kinematics", mediapipe,
-               "" if mediapipe else "MediaPipe is missing from this installation: reinstall the extension.",
-               weights="MediaPipe 0.10.14's bundled TFLite landmark models (pose full, hands, face mesh)",
+               "Body, hand and face landmarks fitted with inverse kinematics", not reason, reason,
+               weights="MediaPipe 0.10.14's bundled landmark models (pose detector and full landmarks, hand recrop "
+                       "and landmarks, face detector and mesh), converted to ONNX",
                parameters="no trained network of ours: analytic IK and a least-squares fit"),
         _efficienthuman(efficienthuman_weights),
         _binaryhpe(binaryhpe_weights),
     ]
+
+
+def _landmark_models_missing() -> str:
+    """Why the bundled landmark models cannot run here, or ""."""
+    from .landmarks.models import MODEL_DIR, NETWORKS
+
+    missing = [name for name in NETWORKS if not (MODEL_DIR / f"{name}.onnx").is_file()]
+    if missing:
+        return f"The landmark models {', '.join(missing)} are missing from this installation: reinstall the extension."
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "onnxruntime is missing from this installation: reinstall the extension."
+    return ""
 
 
 def _binaryhpe(weights: str) -> Choice:

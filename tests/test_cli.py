@@ -26,7 +26,7 @@ def test_info_json_lists_every_estimator_and_body_model():
     assert [b["name"] for b in report["body_models"]] == ["open", "smpl", "smplx"]
     assert all(item["available"] or item["reason"] for item in report["estimators"] + report["body_models"])
     keypoints = report["estimators"][0]
-    assert keypoints["available"] and "MediaPipe 0.10.14" in keypoints["weights"]
+    assert keypoints["available"] and "MediaPipe 0.10.14" in keypoints["weights"] and "ONNX" in keypoints["weights"]
     assert report["estimators"][1]["weights"] == "" and "paper" in report["estimators"][1]["parameters"]
 
 

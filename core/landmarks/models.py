@@ -15,6 +15,8 @@ import numpy as np
 from ..errors import PocketMocapError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
+NETWORKS = ("pose_detection", "pose_landmark_full", "hand_recrop", "hand_landmark_full", "face_detection_short_range",
+            "face_landmark")  # what the Holistic graph runs
 
 
 class Network:

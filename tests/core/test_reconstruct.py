@@ -13,8 +13,8 @@ from conftest import SHARED_MEDIA
 
 from pocket_mocap.core.worker.job import Job
 
-if importlib.util.find_spec("mediapipe") is None:  # importing it for real needs our matplotlib stand-in
-    pytest.skip("mediapipe is not installed here", allow_module_level=True)
+if importlib.util.find_spec("onnxruntime") is None:
+    pytest.skip("onnxruntime is not installed here", allow_module_level=True)
 PHOTO = SHARED_MEDIA / "images" / "single" / "s03_yoga_treepose__tfexamples_image3.jpeg"
 SHORT_VIDEO = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"
 needs_media = pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")

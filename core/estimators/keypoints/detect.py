@@ -1,48 +1,24 @@
-"""MediaPipe Holistic (0.10.14, its bundled landmark models) -> :class:`Observation` per frame.
-
-MediaPipe imports matplotlib for drawing helpers we never use; a stand-in module is registered first
-so that it needs none. Model complexity 1 is the one whose models ship in the wheel (0 and 2 would be
-downloaded).
-"""
+"""MediaPipe Holistic's landmarks (0.10.14's bundled models, on onnxruntime: ``core/landmarks``) ->
+:class:`Observation` per frame."""
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 
-from ...errors import PocketMocapError
+from ...landmarks.holistic import Holistic
 from .fit import Observation
-
-
-def _import_mediapipe():
-    for name in ("matplotlib", "matplotlib.pyplot"):
-        sys.modules.setdefault(name, types.ModuleType(name))
-    try:
-        import mediapipe
-    except ImportError as exc:
-        raise PocketMocapError(f"MediaPipe could not be loaded ({exc}). Reinstall the extension.") from None
-    return mediapipe
 
 
 class LandmarkDetector:
     """Holistic landmarks for one stream: ``video=True`` tracks between frames (faster, steadier).
-    ``segmentation=True`` also returns MediaPipe's person mask (``Observation.segmentation``)."""
+    ``segmentation=True`` also returns the person mask (``Observation.segmentation``)."""
 
     def __init__(self, video: bool, hands_and_face: bool = True, segmentation: bool = False):
-        mediapipe = _import_mediapipe()
         self.hands_and_face = hands_and_face
-        if hands_and_face:
-            self._graph = mediapipe.solutions.holistic.Holistic(
-                static_image_mode=not video, model_complexity=1, refine_face_landmarks=False,
-                enable_segmentation=segmentation)
-        else:
-            self._graph = mediapipe.solutions.pose.Pose(static_image_mode=not video, model_complexity=1,
-                                                        enable_segmentation=segmentation)
+        self._holistic = Holistic(video, hands_and_face, segmentation)
 
     def close(self) -> None:
-        self._graph.close()
+        """Nothing to release; kept so that the detector is a context manager like the estimators."""
 
     def __enter__(self) -> LandmarkDetector:
         return self
@@ -53,26 +29,12 @@ class LandmarkDetector:
     def detect(self, rgb: np.ndarray) -> Observation | None:
         """Landmarks of the most prominent person in ``rgb (H, W, 3) uint8``, or ``None``."""
         height, width = rgb.shape[:2]
-        result = self._graph.process(np.ascontiguousarray(rgb))
-        if result.pose_landmarks is None or result.pose_world_landmarks is None:
+        found = self._holistic(np.ascontiguousarray(rgb))
+        if found is None:
             return None
-        image = np.array([[p.x * width, p.y * height, p.visibility] for p in result.pose_landmarks.landmark])
-        world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks.landmark])
-        return Observation(width, height, image[:, :2], image[:, 2], world,
-                           _points(getattr(result, "left_hand_landmarks", None), width, height),
-                           _points(getattr(result, "right_hand_landmarks", None), width, height),
-                           _points(getattr(result, "face_landmarks", None), width, height),
-                           _mask(getattr(result, "segmentation_mask", None)))
-
-
-def _points(landmarks, width: int, height: int) -> np.ndarray | None:
-    if landmarks is None:
-        return None
-    return np.array([[p.x * width, p.y * height, p.z * width] for p in landmarks.landmark])
-
-
-def _mask(mask) -> np.ndarray | None:
-    return None if mask is None else np.asarray(mask, np.float32)
+        pose = found.pose
+        return Observation(width, height, found.pose_pixels[:, :2].copy(), pose.visibility.copy(), pose.world.copy(),
+                           found.left_hand, found.right_hand, found.face, pose.segmentation)
 
 
 DETECTION_MAX_SIDE = 1920  # larger photos are shrunk for detection only; landmarks are scaled back
