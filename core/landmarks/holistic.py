@@ -4,13 +4,18 @@ the face from crops that the body's landmarks place (``HolisticLandmarkCpu``).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .face import FaceTracker
 from .hands import HandTracker
+from .models import Network
 from .pose import PosePoints, PoseTracker
+
+# Run side by side after the body, one thread each, as MediaPipe's graph runs them (onnxruntime lets go of the GIL).
+PARALLEL_NETWORKS = ("hand_recrop", "hand_landmark_full", "face_detection_short_range", "face_landmark")
 
 
 @dataclass
@@ -31,8 +36,15 @@ class Holistic:
     def __init__(self, video: bool, hands_and_face: bool = True, segmentation: bool = False,
                  networks: dict | None = None):
         self.pose = PoseTracker(video, segmentation, networks)
-        self.hands = HandTracker(video, networks) if hands_and_face else None
-        self.face = FaceTracker(video, networks) if hands_and_face else None
+        self.hands = self.face = self._pool = None
+        if hands_and_face:
+            networks = {**{name: Network(name, threads=1) for name in PARALLEL_NETWORKS}, **(networks or {})}
+            self.hands, self.face = HandTracker(video, networks), FaceTracker(video, networks)
+            self._pool = ThreadPoolExecutor(3, thread_name_prefix="landmarks")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def __call__(self, rgb: np.ndarray) -> HolisticPoints | None:
         """The person in ``rgb (H, W, 3) uint8``, or ``None`` when nobody is found."""
@@ -43,8 +55,10 @@ class Holistic:
         height, width = rgb.shape[:2]
         left = right = face = None
         if self.hands is not None:
-            left, right = self.hands(rgb, pose.image, pose.visibility, time_us)
-            face = self.face(rgb, pose.image, time_us)
+            jobs = [self._pool.submit(self.hands.sides[side], rgb, pose.image, pose.visibility)
+                    for side in ("left", "right")] + [self._pool.submit(self.face, rgb, pose.image, time_us)]
+            left_hand, right_hand, face = (job.result() for job in jobs)
+            left, right = (None if hand is None else hand.image for hand in (left_hand, right_hand))
         scale = np.array([width, height, width], np.float64)
         return HolisticPoints(pose, pose.pixels(width, height), *(None if points is None else points * scale
                                                                    for points in (left, right, face)))

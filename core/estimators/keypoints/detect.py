@@ -18,7 +18,7 @@ class LandmarkDetector:
         self._holistic = Holistic(video, hands_and_face, segmentation)
 
     def close(self) -> None:
-        """Nothing to release; kept so that the detector is a context manager like the estimators."""
+        self._holistic.close()
 
     def __enter__(self) -> LandmarkDetector:
         return self
