@@ -1,11 +1,12 @@
-"""Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth, next to
-raw MediaPipe (in the same run), the way the reconstruct issue measures it.
+"""Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth: the default (with the
+learned 3D stage), the old default (without it), the lifter's own points and raw MediaPipe, in the same run.
 
     .venv/bin/python tools/bench_accuracy.py [--body open|smplx_file...] [--fov 55]
 
 PA-MPJPE (mm) of the result's ``joints`` over the 12 limb joints on the H3.6M frames (3D truth);
 PCK@0.1 of ``joints_2d`` on COCO / MPII / H3.6M (2D truth; threshold 0.1 x the person's box size;
-the best-matching person). Raw MediaPipe: its world landmarks (3D) and image landmarks (2D).
+the best-matching person). Raw MediaPipe: its world landmarks (3D) and image landmarks (2D); the lifter: its
+landmark points (3D) with MediaPipe's image landmarks (2D).
 """
 
 from __future__ import annotations
@@ -26,29 +27,45 @@ from pocket_mocap.core.worker.job import Job  # noqa: E402
 MEDIAPIPE_LIMBS = [POSE[name] for name in metrics.LIMBS]
 
 
-def raw_mediapipe(images: list[Path]) -> dict[Path, tuple[np.ndarray, np.ndarray]]:
+def raw_points(images: list[Path], fov: float, lifted: bool) -> dict[Path, tuple[np.ndarray, np.ndarray]]:
+    """MediaPipe's world landmarks, or the lifter's points, for the limbs; with MediaPipe's image landmarks."""
     import cv2
 
     from pocket_mocap.core.estimators.keypoints.detect import LandmarkDetector, detect_anywhere
+    from pocket_mocap.core.estimators.keypoints.fit import Camera
+    from pocket_mocap.core.lifting.lifter import Lifter
 
+    lifter = Lifter() if lifted else None
     found = {}
     with LandmarkDetector(video=False, hands_and_face=False) as detector:
         for path in images:
             obs = detect_anywhere(detector, cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
-            if obs is not None:
-                found[path] = (obs.world[MEDIAPIPE_LIMBS], obs.pose_2d[MEDIAPIPE_LIMBS])
+            if obs is None:
+                continue
+            world = obs.world
+            if lifter is not None:
+                camera = Camera.from_fov(obs.width, obs.height, fov)
+                world, _ = lifter.lift(obs.pose_2d, obs.visibility, obs.world, camera.focal, (camera.cx, camera.cy))
+            found[path] = (world[MEDIAPIPE_LIMBS], obs.pose_2d[MEDIAPIPE_LIMBS])
     return found
+
+
+COLUMNS = ("default", "old default", "lifter alone", "MediaPipe raw")
 
 
 def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
     sets = metrics.frame_sets()
     images = [frame["image"] for frames in sets.values() for frame in frames]
-    with tempfile.TemporaryDirectory() as cache:
-        ours = metrics.score(metrics.reconstruct_with(Job, images, Path(cache), fov_degrees=fov), sets)
-    raw = raw_mediapipe(images)
-    as_results = {path: {"joints": world[None], "joints_2d": pixels[None]} for path, (world, pixels) in raw.items()}
-    theirs = metrics.score(as_results, sets, limbs=slice(None))
-    return {measure: {"ours": ours[measure], "mediapipe": theirs[measure]} for measure in ours}
+    table = {}
+    for column, lifter in (("default", True), ("old default", False)):
+        with tempfile.TemporaryDirectory() as cache:
+            table[column] = metrics.score(metrics.reconstruct_with(Job, images, Path(cache), fov_degrees=fov,
+                                                                   lifter=lifter), sets)
+    for column, lifted in (("lifter alone", True), ("MediaPipe raw", False)):
+        raw = raw_points(images, fov, lifted)
+        as_results = {path: {"joints": world[None], "joints_2d": pixels[None]} for path, (world, pixels) in raw.items()}
+        table[column] = metrics.score(as_results, sets, limbs=slice(None))
+    return {measure: {column: table[column][measure] for column in COLUMNS} for measure in table["default"]}
 
 
 def main() -> int:
@@ -58,9 +75,9 @@ def main() -> int:
     if not metrics.GT.is_dir():
         print(f"{metrics.GT} is absent: nothing to measure.")
         return 0
-    print(f"{'measure':<24}{'ours':>10}{'MediaPipe raw':>16}")
+    print(f"{'measure':<24}" + "".join(f"{column:>15}" for column in COLUMNS))
     for measure, values in evaluate(args.fov).items():
-        print(f"{measure:<24}{values['ours']:>10.3f}{values['mediapipe']:>16.3f}")
+        print(f"{measure:<24}" + "".join(f"{values[column]:>15.3f}" for column in COLUMNS))
     return 0
 
 

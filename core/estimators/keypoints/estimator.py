@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...bodymodel.model import BodyModel
+from ...lifting.lifter import Lifter
 from ...pipeline.smoothing import OneEuroFilter
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
@@ -23,6 +24,7 @@ class KeypointEstimator:
     def __init__(self, settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
         self.settings, self.model, self.camera = settings, model, camera
         self.detector = LandmarkDetector(video=video, hands_and_face=settings.hands_and_face)
+        self.lifter = Lifter() if getattr(settings, "lifter", False) else None
         self.filters = {name: OneEuroFilter(fps, settings.smoothing if video else 0.0) for name in ("pose_2d", "world")}
 
     def __enter__(self) -> KeypointEstimator:
@@ -35,6 +37,9 @@ class KeypointEstimator:
         """Landmarks of the person in ``rgb``; ``search`` also looks in crops when the whole image fails."""
         obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
         if obs is not None:
+            if self.lifter is not None:  # the learned 3D stage: where the landmark points really are
+                obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal,
+                                                (self.camera.cx, self.camera.cy))
             obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
             obs.world = self.filters["world"](obs.world)
         return obs

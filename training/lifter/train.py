@@ -1,0 +1,188 @@
+"""Train a lifter on synthetic MediaPipe-like pairs from the pose bank, on the CPU, and export it to ONNX.
+
+    python -m training.lifter.train --bank runs/poses.npz --arch residual --minutes 20 --out runs/lifter
+
+Clips are split by the bank's own ``split`` (by CMU trial; training/synth/poses.py), or where a bank has none by
+clip name (a fixed hash: about 1 in 8 held out); never by frame. Bodies (pose, shape, heading,
+camera) are drawn once into a pool; every step draws fresh MediaPipe-like corruption for its batch.
+Writes ``<out>/<arch>.onnx`` (float32; metadata: data, held-out clips, steps, losses, seed, commit) and
+``<out>/<arch>.json`` (the same record and the validation curve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.lifting.features import HIPS
+
+from ..synth.bank import make_bank
+from .data import LifterSampler
+from .model import ARCHITECTURES, parameter_count
+
+LIMBS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
+HELD_OUT_EVERY = 8
+
+
+def held_out(clip: str) -> bool:
+    return int(hashlib.sha256(clip.encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
+
+
+def load_split(path: Path) -> tuple[dict, dict, list[str]]:
+    data = np.load(path, allow_pickle=False)
+    clips = data["clip"].astype(str)
+    validation = data["split"] == "validation" if "split" in data.files else np.array([held_out(c) for c in clips])
+    parts = {}
+    for name, mask in (("train", ~validation), ("validation", validation)):
+        parts[name] = make_bank(data["poses"][mask], data["expressions"][mask], f"{path}:{name}")
+    return parts["train"], parts["validation"], sorted(set(clips[validation]))
+
+
+class Pool:
+    """Bodies drawn once: hip-centred landmarks, pelvis-relative keypoints and the camera-space landmarks."""
+
+    def __init__(self, sampler: LifterSampler, count: int, seed: int, chunk: int = 5000):
+        rng = np.random.default_rng(seed)
+        parts = []
+        for start in range(0, count, chunk):
+            joints, points, _ = sampler.bodies(rng, min(chunk, count - start))
+            parts.append((sampler.landmarks(joints, points).astype(np.float32),
+                          sampler.keypoints(joints, points).astype(np.float32)))
+        self.camera_landmarks = np.concatenate([p[0] for p in parts])
+        keypoints = np.concatenate([p[1] for p in parts])
+        hips = self.camera_landmarks[:, HIPS].mean(axis=1, keepdims=True)
+        self.targets = np.concatenate([self.camera_landmarks - hips, keypoints - keypoints[:, :1]], axis=1)
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def batch(self, rng: np.random.Generator, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        from core.lifting.features import input_features
+
+        observed = self.sampler.observe(rng, self.camera_landmarks[index].astype(np.float64))
+        return (torch.from_numpy(input_features(**observed).astype(np.float32)),
+                torch.from_numpy(self.targets[index]))
+
+
+def pa_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Mean point error ``(n,)`` after the best similarity transform (Procrustes with scale)."""
+    p = predicted - predicted.mean(axis=1, keepdims=True)
+    t = truth - truth.mean(axis=1, keepdims=True)
+    u, s, vt = np.linalg.svd(np.einsum("npi,npj->nij", p, t))
+    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
+    s[:, -1] *= d
+    u[:, :, -1] *= d[:, None]
+    rotation = np.einsum("nij,njk->nik", u, vt)
+    scale = s.sum(axis=1) / (p ** 2).sum(axis=(1, 2))
+    aligned = scale[:, None, None] * np.einsum("npi,nij->npj", p, rotation)
+    return np.linalg.norm(aligned - t, axis=-1).mean(axis=1)
+
+
+def evaluate(model: torch.nn.Module, features: torch.Tensor, targets: np.ndarray) -> dict:
+    model.eval()
+    with torch.no_grad():
+        predicted = torch.cat([model(features[i:i + 4096]) for i in range(0, len(features), 4096)]).numpy()
+    model.train()
+    limbs = predicted[:, LIMBS], targets[:, LIMBS]
+    return {"mpjpe_mm": float(np.linalg.norm(limbs[0] - limbs[1], axis=-1).mean() * 1000),
+            "pa_mpjpe_mm": float(pa_error(*limbs).mean() * 1000),
+            "keypoints_mm": float(np.linalg.norm(predicted[:, 33:] - targets[:, 33:], axis=-1).mean() * 1000)}
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def export(model: torch.nn.Module, path: Path, metadata: dict) -> None:
+    import onnx
+
+    from core.lifting.features import FEATURES
+
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, FEATURES), str(path), input_names=["features"], output_names=["points"],
+                      dynamic_axes={"features": {0: "batch"}, "points": {0: "batch"}}, opset_version=17, dynamo=False)
+    graph = onnx.load(str(path))
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=f"pocket_mocap.{key}", value=str(value))
+    onnx.save(graph, str(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bank", type=Path, default=Path("runs/poses.npz"))
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="residual")
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--pool", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("runs/lifter"))
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    train_bank, validation_bank, held = load_split(args.bank)
+    pool = Pool(LifterSampler(train_bank), args.pool, args.seed)
+    validation = Pool(LifterSampler(validation_bank, kit=pool.sampler.kit), 8000, args.seed + 1)
+    val_features, _ = validation.batch(np.random.default_rng(args.seed + 2), np.arange(len(validation)))
+    val_targets = validation.targets
+    print(f"data: {len(train_bank)} train / {len(validation_bank)} validation poses ({len(held)} clips held out); "
+          f"pool {len(pool)} bodies in {time.time() - started:.0f} s", flush=True)
+    model = ARCHITECTURES[args.arch]()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    rng = np.random.default_rng(args.seed + 3)
+    deadline = time.time() + args.minutes * 60
+    train_start, step, curve, losses = time.time(), 0, [], []
+    weights = torch.ones(1, 129, 1)
+    weights[:, 33:] = 0.5
+    while time.time() < deadline:
+        progress = (time.time() - train_start) / (deadline - train_start)
+        for group in optimiser.param_groups:
+            group["lr"] = args.lr * (min(1.0, step / 300) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        features, targets = pool.batch(rng, rng.integers(len(pool), size=args.batch))
+        loss = ((model(features) - targets).abs() * weights).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+        step += 1
+        if step % 500 == 0:
+            record = {"step": step, "loss": float(np.mean(losses[-500:])), **evaluate(model, val_features, val_targets)}
+            curve.append(record)
+            print(json.dumps(record), flush=True)
+    final = evaluate(model, val_features, val_targets)
+    baseline = validation.batch(np.random.default_rng(args.seed + 2), np.arange(len(validation)))[0]
+    world = baseline[:, 99:198].numpy().reshape(-1, 33, 3)
+    corrupted = {"mpjpe_mm": float(np.linalg.norm(world[:, LIMBS] - val_targets[:, LIMBS], axis=-1).mean() * 1000),
+                 "pa_mpjpe_mm": float(pa_error(world[:, LIMBS], val_targets[:, LIMBS]).mean() * 1000)}
+    metadata = {"architecture": args.arch, "parameters": parameter_count(model), "trained_steps": step,
+                "batch": args.batch, "seed": args.seed, "minutes": args.minutes, "pool": args.pool,
+                "data": f"pose bank {args.bank.name} ({len(train_bank)} train poses), open-body shapes, random "
+                        "cameras, MediaPipe-like corruption (training/lifter/data.py)",
+                "held_out_clips": ",".join(held), "final_loss": float(np.mean(losses[-500:])),
+                "validation": json.dumps(final), "validation_input_world": json.dumps(corrupted),
+                "commit": git_commit(), "command": " ".join(sys.argv)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    export(model, args.out / f"{args.arch}.onnx", metadata)
+    (args.out / f"{args.arch}.json").write_text(json.dumps({**metadata, "curve": curve}, indent=1))
+    print(f"{args.arch}: {parameter_count(model)} parameters, {step} steps; validation {final}; the corrupted world "
+          f"landmarks themselves: {corrupted}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
