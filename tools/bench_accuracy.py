@@ -1,5 +1,5 @@
-"""Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth: the default (with the
-learned 3D stage), the old default (without it), the lifter's own points and raw MediaPipe, in the same run.
+"""Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth: the default, the same
+with the learned 3D stage (where its weights are present), the lifter's own points and raw MediaPipe, in one run.
 
     .venv/bin/python tools/bench_accuracy.py [--body open|smplx_file...] [--fov 55]
 
@@ -50,22 +50,30 @@ def raw_points(images: list[Path], fov: float, lifted: bool) -> dict[Path, tuple
     return found
 
 
-COLUMNS = ("default", "old default", "lifter alone", "MediaPipe raw")
+COLUMNS = ("default", "with lifter", "lifter alone", "MediaPipe raw")
 
 
 def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
+    from pocket_mocap.core.lifting.lifter import BUNDLED
+
     sets = metrics.frame_sets()
     images = [frame["image"] for frames in sets.values() for frame in frames]
+    lifter = BUNDLED.is_file()
     table = {}
-    for column, lifter in (("default", True), ("old default", False)):
+    for column, lifted in (("default", False), ("with lifter", True)):
+        if lifted and not lifter:
+            continue
         with tempfile.TemporaryDirectory() as cache:
             table[column] = metrics.score(metrics.reconstruct_with(Job, images, Path(cache), fov_degrees=fov,
-                                                                   lifter=lifter), sets)
+                                                                   lifter=lifted), sets)
     for column, lifted in (("lifter alone", True), ("MediaPipe raw", False)):
+        if lifted and not lifter:
+            continue
         raw = raw_points(images, fov, lifted)
         as_results = {path: {"joints": world[None], "joints_2d": pixels[None]} for path, (world, pixels) in raw.items()}
         table[column] = metrics.score(as_results, sets, limbs=slice(None))
-    return {measure: {column: table[column][measure] for column in COLUMNS} for measure in table["default"]}
+    return {measure: {column: table[column][measure] if column in table else float("nan") for column in COLUMNS}
+            for measure in table["default"]}
 
 
 def main() -> int:
