@@ -10,9 +10,10 @@ import pytest
 
 pytest.importorskip("scipy")  # not in the Blender-5 test environment (it runs the blender tests only)
 
-from training.synth import mocap_sources  # noqa: E402
-from training.synth.poses import default_mocap, load_pose_bank, main, split_of  # noqa: E402
-from training.synth.retarget_positions import point_track  # noqa: E402
+from core.bodymodel.library import load_body  # noqa: E402
+from training.synth import mocap_sources, retarget  # noqa: E402
+from training.synth.poses import default_mocap, head_is_plausible, load_pose_bank, main, split_of  # noqa: E402
+from training.synth.retarget_positions import clip_frames, point_track  # noqa: E402
 from training.synth.rigs import MAPS, Marker  # noqa: E402
 
 MOCAP = default_mocap()
@@ -88,6 +89,17 @@ def test_blank_frames_and_added_t_poses_are_skipped(clips):
     assert blank.frames[0] == 4, "09_10's first four frames are all zeros"
     tpose = mocap_sources.read_points(next(c for c in clips if c.name == "cmu-cgspeed-06/06/06_01"))
     assert tpose.frames[0] == 1
+
+
+@needs_extra
+def test_upside_down_heads_are_found(clips):
+    """cmu-daz-acrnn salsa 06 carries its head upside down (160 deg from the neck) throughout; 05 does not."""
+    rig = retarget.open_rig(load_body("open", "smplx"))
+    found = {}
+    for name in ("cmu-daz-acrnn/salsa/05", "cmu-daz-acrnn/salsa/06"):
+        sampled = mocap_sources.read_points(next(c for c in clips if c.name == name))
+        found[name] = head_is_plausible(clip_frames(sampled.points, MAPS["daz"], rig))
+    assert found["cmu-daz-acrnn/salsa/05"].all() and found["cmu-daz-acrnn/salsa/06"].mean() < 0.01
 
 
 @needs_extra

@@ -59,6 +59,7 @@ THUMB_LIMITS_DEG = {1: (-10.0, 40.0), 2: (0.0, 50.0), 3: (0.0, 70.0)}
 SPREAD_DEG = 6.0  # sideways spread of the first segment (standard deviation; clipped at twice that)
 KEYS = ("poses", "heading", "expressions", "clip", "frame", "mirrored", "ik_error_deg")
 VALIDATION_PERCENT = 10  # of CMU trials (not frames) held out
+HEAD_LIMIT_DEG = 90.0  # a head bent further from its neck is bad data (salsa 06 is upside down throughout)
 SPLITS = ("train", "validation")
 READ_ERRORS = (asfamc.AcclaimError, BVHError, deepmimic.DeepMimicError, ValueError, KeyError, FileNotFoundError)
 
@@ -210,6 +211,7 @@ class ClipPoses:
     clips: list[Clip]  # per clip index
     file_frames: list[int]  # per clip index, frames in its file
     skipped: list[str]  # files that could not be used, with the reason
+    dropped: dict[str, int]  # per source, frames dropped as implausible (``head_is_plausible``)
 
 
 def _cc_frames(clip: Clip, rig: retarget.OpenRig, rate: float) -> tuple[retarget.ClipFrames, np.ndarray, int]:
@@ -245,10 +247,17 @@ def read_sources(clips: list[Clip], rig: retarget.OpenRig, rate: float = 30.0) -
     order = {clip.path: index for index, clip in enumerate(clips)}
     read.sort(key=lambda item: order[item[0].path])
     empty = np.zeros(0, np.int64)
-    poses = ClipPoses([], np.zeros((0, 81)), empty, empty, empty, [], [], skipped)
+    poses = ClipPoses([], np.zeros((0, 81)), empty, empty, empty, [], [], skipped, {})
     features, clip_index, frame_index, rows = [], [], [], []
-    for index, (clip, frames, sampled, file_frames) in enumerate(read):
-        canonical = retarget.canonical(frames)
+    for clip, frames, sampled, file_frames in read:
+        plausible = head_is_plausible(frames)
+        poses.dropped[clip.source] = poses.dropped.get(clip.source, 0) + int((~plausible).sum())
+        if not plausible.any():
+            skipped.append(f"{clip.path}: the head is folded back over {HEAD_LIMIT_DEG:g} deg in every frame")
+            continue
+        index = len(poses.clips)
+        canonical = retarget.canonical(_rows(frames, plausible))
+        sampled = sampled[plausible]
         count = len(canonical.root)
         poses.frames.append(canonical)
         poses.clips.append(clip)
@@ -261,6 +270,20 @@ def read_sources(clips: list[Clip], rig: retarget.OpenRig, rate: float = 30.0) -
         poses.features = np.concatenate(features)
         poses.clip, poses.frame, poses.row = (np.concatenate(a) for a in (clip_index, frame_index, rows))
     return poses
+
+
+def head_is_plausible(frames: retarget.ClipFrames) -> np.ndarray:
+    """``(F,)`` bool: the head (neck-to-head bone to head-top bone) bends less than ``HEAD_LIMIT_DEG``. Some
+    conversions flip the head upside down (cmu-daz-acrnn salsa 06 and 07, ASF 127_32): those frames go."""
+    head, top = SMPLX_NAMES.index("head"), retarget.BODY_JOINTS
+    bone, above = frames.directions[:, head], frames.directions[:, top]
+    cosine = np.sum(bone * above, axis=1) / (np.linalg.norm(bone, axis=1) * np.linalg.norm(above, axis=1))
+    return cosine > np.cos(np.radians(HEAD_LIMIT_DEG))
+
+
+def _rows(frames: retarget.ClipFrames, rows: np.ndarray) -> retarget.ClipFrames:
+    return retarget.ClipFrames(frames.directions[rows], frames.root[rows],
+                               {joint: side[rows] for joint, side in frames.sides.items()})
 
 
 def subsample_by_split(features: np.ndarray, splits: np.ndarray, radius: float) -> np.ndarray:
@@ -282,8 +305,7 @@ def solve_kept(clips: ClipPoses, kept: np.ndarray, rig: retarget.OpenRig, model:
         rows = np.flatnonzero(clips.clip[kept] == index)
         source = clips.frames[index]
         chosen = clips.row[kept[rows]]
-        subset = retarget.ClipFrames(source.directions[chosen], source.root[chosen],
-                                     {j: side[chosen] for j, side in source.sides.items()})
+        subset = _rows(source, chosen)
         body[rows] = retarget.body_poses(retarget_positions.solve(rig, subset))
         errors[rows] = retarget.bone_errors(model, body[rows], subset)
     return body, errors
@@ -349,8 +371,9 @@ def _report(read: ClipPoses, kept: np.ndarray, splits: np.ndarray, errors: np.nd
         in_source = np.isin(kept_clip, indices)
         train = int((in_source & (splits[kept_clip] == "train")).sum())
         lines.append(f"{source}: {len(indices)} clips, {sum(read.file_frames[i] for i in indices)} frames read, "
-                     f"{sampled} at {rate:g} fps, {train} + {int(in_source.sum()) - train} poses kept "
-                     f"(train + validation)")
+                     f"{sampled} used at {rate:g} fps ({read.dropped.get(source, 0)} more dropped: the head folded "
+                     f"back over {HEAD_LIMIT_DEG:g} deg), {train} + {int(in_source.sum()) - train} poses kept "
+                     "(train + validation)")
     per_bone = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(retarget.BONE_NAMES, errors.mean(axis=0),
                                                                       strict=True))
     held_out = sorted({clip.trial for clip in read.clips if split_of(clip.trial) == "validation"})
