@@ -232,7 +232,8 @@ NEO = RigMap(
     },
     hand_across=_across("Neo_LeftHand", "Left", "Right"),
     foot_across=_across("Neo_LeftFoot", "Left", "Right"),
-    notes="The 'Neo_' humanoid of the keijiro FBX files (Unity-ready exports); leaf ends are Blender's bone tails.",
+    notes="The 'Neo_' humanoid of the keijiro FBX files (Unity-ready exports); leaf ends are Blender's bone tails. "
+          "Not used yet: those files carry no rest pose (mocap_sources.FBX_RIGS).",
 )
 
 MAPS = {rig.name: rig for rig in (CC_BASE, ACCLAIM, CGSPEED, DAZ, DEEPMIMIC, NEO)}
