@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 
-import convert_landmark_models as converter
 import numpy as np
-import onnx
-import onnxruntime
 import pytest
 from conftest import ROOT, SHARED_MEDIA
+
+onnx = pytest.importorskip("onnx", reason="the converter's onnx is in the development environment only")
+onnxruntime = pytest.importorskip("onnxruntime")
+converter = pytest.importorskip("convert_landmark_models")
 
 MODELS = converter.MODELS
 MODEL_DIR = ROOT / "core" / "landmarks" / "models"
