@@ -3,7 +3,6 @@ and its forward pass (shape, expression, pose correctives, skinning, translation
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from ..errors import BodyModelError
 from ..rotations import axis_angle_to_matrix
 from . import lbs
 from .joints import JOINT_NAMES, PARENTS
-from .unpickle import load_model_pickle
 
 VERTEX_COUNTS = {"smpl": 6890, "smplx": 10475}
 LABELS = {"smpl": "SMPL", "smplx": "SMPL-X"}
@@ -119,27 +117,21 @@ class BodyModel:
 
 
 def read_arrays(path: Path) -> dict:
-    """The arrays of a model file (``.npz`` without pickles, ``.pkl`` through the restricted unpickler)."""
-    if not path.is_file():
-        raise BodyModelError(f'The body-model file "{path}" does not exist.')
-    suffix = path.suffix.lower()
-    if suffix == ".pkl":
-        return load_model_pickle(path)
-    if suffix != ".npz":
-        raise BodyModelError(f'"{path.name}" is not a body-model file: expected .pkl or .npz.')
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise BodyModelError(f'"{path.name}" could not be read as an .npz model ({exc}). Download it again.') \
-            from None
+    """The arrays of a model file (``.npz`` without pickles, ``.pkl`` through the restricted unpickler), within
+    the size limits of ``files.py``."""
+    from .files import read_model_file  # not at the top: files.py imports this module's constants
+
+    return read_model_file(path)
 
 
 def load_body_model(path: str | Path, family: str, name: str | None = None) -> BodyModel:
     """Load an SMPL (``family="smpl"``) or SMPL-X (``"smplx"``) file, checking it is what it claims."""
     path = Path(path)
-    arrays = read_arrays(path)
-    return body_model_from_arrays(arrays, family, name or path.name)
+    try:
+        return body_model_from_arrays(read_arrays(path), family, name or path.name)
+    except MemoryError:  # said of the model file, not of the photo or video being worked on
+        raise BodyModelError(f'"{path.name}" needs more memory than this computer has free. Close other programs, '
+                             "or use a smaller model file.") from None
 
 
 def body_model_from_arrays(arrays: dict, family: str, name: str) -> BodyModel:
@@ -188,23 +180,7 @@ def _shape_and_expression(arrays: dict, family: str) -> tuple[np.ndarray, np.nda
 
 
 def _check_arrays(arrays: dict, family: str, name: str) -> None:
-    label = LABELS[family]
-    missing = [key for key in REQUIRED if key not in arrays]
-    if missing:
-        raise BodyModelError(f'"{name}" is not a {label} model: it lacks {", ".join(missing)}.')
-    vertices = np.shape(arrays["v_template"])
-    joints = len(PARENTS[family])
-    if len(vertices) != 2 or vertices[1] != 3:
-        raise BodyModelError(f'"{name}": v_template has shape {vertices}, expected (vertices, 3).')
-    expected = {"shapedirs": (vertices[0], 3), "weights": (vertices[0],), "J_regressor": (None, vertices[0])}
-    for key, prefix in expected.items():
-        shape = np.shape(arrays[key])
-        if len(shape) < len(prefix) or any(p is not None and p != s for p, s in zip(prefix, shape, strict=False)):
-            raise BodyModelError(f'"{name}": {key} has shape {shape}, which does not fit {vertices[0]} vertices.')
-    found_joints = np.shape(arrays["weights"])[1]
-    if found_joints < joints:
-        kind = {24: "SMPL", 52: "SMPL-H", 55: "SMPL-X"}.get(found_joints, f"a {found_joints}-joint model")
-        raise BodyModelError(f'"{name}" has {found_joints} joints, so it is {kind}; {label} needs {joints}.')
-    if family == "smpl" and found_joints != 24:
-        kind = {52: "SMPL-H", 55: "SMPL-X"}.get(found_joints, f"a {found_joints}-joint model")
-        raise BodyModelError(f'"{name}" has {found_joints} joints, so it is {kind}, not SMPL.')
+    """Every array checked (shapes, types, finite values, index ranges) before a model is built from them."""
+    from .files import check_model_arrays  # not at the top: files.py imports this module's constants
+
+    check_model_arrays(arrays, family, name)

@@ -11,9 +11,10 @@ from pocket_mocap.core.errors import BodyModelError
 
 
 def fake_model(path, vertices: int, hands: bool = False, drop: str = "") -> str:
+    joints = 55 if vertices == 10475 else 24
     arrays = dict(v_template=np.zeros((vertices, 3)), shapedirs=np.zeros((vertices, 3, 10)),
-                  J_regressor=np.zeros((24, vertices)), weights=np.zeros((vertices, 24)),
-                  kintree_table=np.zeros((2, 24), np.int64), f=np.zeros((10, 3), np.int64))
+                  J_regressor=np.zeros((joints, vertices)), weights=np.zeros((vertices, joints)),
+                  kintree_table=np.zeros((2, joints), np.int64), f=np.zeros((10, 3), np.int64))
     if hands:
         arrays["hands_componentsl"] = np.zeros((45, 45))
     arrays.pop(drop, None)
