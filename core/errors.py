@@ -5,6 +5,16 @@ traceback.
 """
 
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: control characters (a newline in a file name) shown as escapes."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(message))
+
+
 class PocketMocapError(Exception):
     """An error the user can fix; its message is shown in the UI as it is."""
 

@@ -19,6 +19,7 @@ from ..bodymodel.model import BodyModel
 from ..errors import JobCancelled, MediaError, PocketMocapError
 from ..estimators.keypoints.estimator import KeypointEstimator
 from ..estimators.keypoints.fit import Camera
+from ..fileio import write_json_atomically
 from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 from ..worker.context import TaskContext
 from .results import ChunkStore, write_result
@@ -78,9 +79,12 @@ def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
         if settings.estimator == "binaryhpe" and settings.family != "smplx":
             raise PocketMocapError("BinaryHPE predicts SMPL-X (body, hands and face): choose the open body with "
                                    "hands and face, or an SMPL-X model file.")
-    inputs = media.collect_inputs(job.get("inputs", []))
+    skipped: list[str] = []
+    inputs = media.collect_inputs(job.get("inputs", []), skipped)
+    for note in skipped:
+        ctx.warn(note)
     model = load_body(settings.body_model, settings.family, settings.body_file, settings.gender)
-    infos = [media.probe(path) for path in inputs]
+    infos = media.probe_inputs(inputs, ctx.warn)  # with several inputs, an unreadable one is a warning
     cache_root = Path(job.get("cache_dir") or ctx.job_dir)
     run = Run(ctx, sum(info.frame_count for info in infos))
     results = []
@@ -95,8 +99,7 @@ def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
         raise MediaError("No person was found in any of the inputs.")
     ctx.progress(run.done, run.done, "", force=True)
     summary = {"results": results, "frames": run.done}
-    listing = ctx.job_dir / "results.json"
-    listing.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    listing = write_json_atomically(ctx.job_dir / "results.json", summary)
     return str(listing), summary
 
 
@@ -115,18 +118,35 @@ def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings,
     final = folder / "result.npz"
     folder.mkdir(parents=True, exist_ok=True)
     if final.is_file():
+        notes = _read_notes(folder)
+        for warning in notes.get("warnings", []):  # a reused result still says what was wrong with its input
+            run.ctx.warn(warning)
         run.step(info.path.name, info.frame_count)
-        return {"input": str(info.path), "result": str(final), "frames": info.frame_count, "reused": True}
+        return {"input": str(info.path), "result": str(final), "frames": notes.get("frames", info.frame_count),
+                "reused": True}
+    warnings: list[str] = []
+    fps = info.fps or 30.0
     if info.kind == "photo":
         frames, betas, camera = reconstruct_photo(info, model, settings)
         run.step(info.path.name)
     else:
-        frames, betas, camera = VideoReconstruction(info, model, settings, folder / "chunks", run).run()
-    write_result(final, frames, betas=betas, fps=info.fps or 30.0, family=model.family, gender=settings.gender,
+        video = VideoReconstruction(info, model, settings, folder / "chunks", run)
+        frames, betas, camera = video.run()
+        fps, warnings = video.fps, video.warnings
+    write_result(final, frames, betas=betas, fps=fps, family=model.family, gender=settings.gender,
                  intrinsics=camera.matrix(), extra={"source": str(info.path), "estimator": settings.estimator,
                                                     "body_model": settings.body_model})
+    write_json_atomically(folder / "notes.json", {"frames": int(len(frames["confidence"])), "warnings": warnings})
     return {"input": str(info.path), "result": str(final), "frames": int(len(frames["confidence"])),
             "reused": False}
+
+
+def _read_notes(folder: Path) -> dict:
+    try:
+        notes = json.loads((folder / "notes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return notes if isinstance(notes, dict) else {}
 
 
 def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
@@ -171,6 +191,9 @@ class VideoReconstruction:
         self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
         self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing) for name in ("rotations", "trans")}
         self.last: dict | None = None
+        self.video = media.VideoFrames(info.path)  # keeps each decoded frame's time
+        self.fps = info.fps or 30.0  # of the result: the container's, or the one a variable rate is resampled to
+        self.warnings: list[str] = []
 
     def run(self) -> tuple[dict, np.ndarray, Camera]:
         state = self.store.state()
@@ -189,14 +212,34 @@ class VideoReconstruction:
                 self._keep_partial(betas)
                 raise
         finished = self.store.frames()
+        if warning := media.truncation_warning(self.info, len(finished["confidence"])):
+            self._warn(warning)
         if len(finished["confidence"]) == 0 or not np.any(finished["confidence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
         missing = int(np.sum(finished["confidence"] == 0))
         if missing:
-            self.run_progress.ctx.warn(f'No person was found in {missing} of the {len(finished["confidence"])} '
-                                       f'frames of "{self.info.path.name}"; those frames hold the last pose '
-                                       '(confidence 0).')
-        return finished, betas, self.camera
+            self._warn(f'No person was found in {missing} of the {len(finished["confidence"])} frames of '
+                       f'"{self.info.path.name}"; those frames hold the last pose (confidence 0).')
+        return self._at_constant_rate(finished), betas, self.camera
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.run_progress.ctx.warn(message)
+
+    def _at_constant_rate(self, frames: dict) -> dict:
+        """A variable-frame-rate video's frames resampled by their times to its most common frame interval (each
+        output frame is the decoded frame nearest its time), so that keys at a constant rate fall where the
+        frames were shown."""
+        times = frames.pop("time", None)
+        resampled = None if times is None else media.constant_rate(times)
+        if resampled is None:
+            return frames
+        indices, self.fps = resampled
+        steps = np.diff(times)[np.diff(times) > 0] * 1000
+        self._warn(f'"{self.info.path.name}" has a variable frame rate (its frames are {steps.min():.0f} to '
+                   f"{steps.max():.0f} ms apart): its {len(times)} frames were placed at their times, as "
+                   f"{len(indices)} frames at {self.fps:.3g} fps.")
+        return {key: value[indices] for key, value in frames.items()}
 
     def _keep_partial(self, betas: np.ndarray) -> None:
         """On cancel: the frames finished so far as ``partial.npz``, for a user who wants to keep them."""
@@ -212,7 +255,7 @@ class VideoReconstruction:
     def _frames_after(self, start: int):
         """(index, rgb) from frame ``start``; earlier frames are decoded and skipped so that no frame is lost
         or repeated whatever the codec's seeking does."""
-        for index, rgb in media.iter_frames(self.info.path):
+        for index, rgb in self.video:
             if index >= start:
                 yield index, rgb
 
@@ -233,6 +276,7 @@ class VideoReconstruction:
                 self.last = self._fit_frame(fitter, item)
                 for key, value in self.last.items():
                     batch.setdefault(key, []).append(value)
+                batch.setdefault("time", []).append(self.video.times[index])
                 self.run_progress.step(self.info.path.name)
                 if len(batch["confidence"]) >= self.chunk_frames:
                     self._flush(batch_start, batch, estimator, fitter, betas)

@@ -4,19 +4,20 @@ finished and can resume), and the final ``.npz`` in the AMASS / SMPL-X layout pl
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..fileio import replace_atomically
+
 PER_FRAME = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")
-OPTIONAL_PER_FRAME = ("expression",)  # (F, E) from estimators that predict the face
+OPTIONAL_PER_FRAME = ("expression", "time")  # (F, E) from estimators that predict the face; (F,) s of a video frame
 
 
 def _save_atomic(path: Path, arrays: dict) -> None:
-    temp = path.with_name(path.name + ".part.npz")
-    np.savez(temp, **arrays)
-    os.replace(temp, path)
+    """Temporary file beside ``path``, flushed to disk, renamed: a killed job or a full disk leaves the old
+    file or none, never a part of one."""
+    replace_atomically(lambda temp: np.savez(temp, **arrays), path)
 
 
 class ChunkStore:

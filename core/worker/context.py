@@ -26,6 +26,7 @@ class TaskContext:
         self._started = clock()
         self._last_sent = float("-inf")
         self.frames_done = 0
+        self.current = ""  # the input being worked on, for a message if the job fails
         self.partial_result = ""  # set by a task that saved the frames it finished before a cancel
 
     def check_cancelled(self) -> None:
@@ -36,6 +37,7 @@ class TaskContext:
     def progress(self, frames_done: int, total: int, text: str = "", force: bool = False) -> None:
         """Report ``frames_done`` of ``total``; throttled unless ``force`` (used for the last frame)."""
         self.frames_done = frames_done
+        self.current = text or self.current
         now = self._clock()
         if not force and now - self._last_sent < 1.0 / PROGRESS_EVENTS_PER_SECOND:
             return

@@ -15,7 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import JobError
+from ..fileio import os_error_reason
+from ..media import MAX_PIXELS
 from . import protocol
+from .request import absolute_paths
 
 LAUNCH_SCRIPT = Path(__file__).resolve().parent / "launch.py"
 POLL_INTERVAL_S = 0.1
@@ -61,15 +65,17 @@ def worker_environment(threads: int) -> dict[str, str]:
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONUNBUFFERED"] = "1"
     env["OMP_NUM_THREADS"] = str(threads)
+    env["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(MAX_PIXELS)  # a second fence behind media's header checks
     return env
 
 
 class Job:
-    """One run of the worker. ``request`` is the task's JSON (``kind``, ``inputs``, ...)."""
+    """One run of the worker. ``request`` is the task's JSON (``kind``, ``inputs``, ...); its relative paths are
+    made absolute here, against the caller's working folder, because the worker runs in ``job_dir``."""
 
     def __init__(self, request: dict, job_dir: Path, python: str | None = None):
-        self.job_dir = Path(job_dir)
-        self.request = dict(request, job_dir=str(self.job_dir))
+        self.job_dir = Path(job_dir).absolute()
+        self.request = dict(absolute_paths(request), job_dir=str(self.job_dir))
         self.python = python or sys.executable
         self.progress = Progress()
         self.outcome = JobOutcome()
@@ -79,19 +85,25 @@ class Job:
         self._reader: threading.Thread | None = None
         self._terminal_at: float | None = None
         self._pending_terminal: dict | None = None
+        self.exit_code: int | None = None  # the worker's: 0 done or cancelled, 1 a user's error, 2 an internal one
 
     @property
     def finished(self) -> bool:
         return self.outcome.state != "running"
 
     def start(self) -> None:
-        self.job_dir.mkdir(parents=True, exist_ok=True)
+        """Start the worker; :class:`JobError` with a sentence when its folder or process cannot be made."""
         threads = int(self.request.get("threads", 2))
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                [self.python, str(LAUNCH_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log, cwd=self.job_dir, env=worker_environment(threads),
-                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        try:
+            self.job_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                self._process = subprocess.Popen(
+                    [self.python, str(LAUNCH_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=log, cwd=self.job_dir, env=worker_environment(threads),
+                    creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        except OSError as exc:
+            raise JobError(f'The background job could not start in "{self.job_dir}": {os_error_reason(exc)}. '
+                           "Choose another cache folder.") from None
         self._send(protocol.start(self.request))
         self._reader = threading.Thread(target=self._read_events, daemon=True)
         self._reader.start()
@@ -140,7 +152,7 @@ class Job:
 
     def _on_stream_closed(self) -> None:
         """The worker closed stdout: it exited (or is exiting). Settle the outcome."""
-        code = self._wait_exit(EXIT_GRACE_S)
+        code = self.exit_code = self._wait_exit(EXIT_GRACE_S)
         terminal = self._pending_terminal
         if terminal is None:
             self._finish("failed", f"The background worker stopped unexpectedly (exit code {code}). Nothing was "
@@ -186,6 +198,7 @@ class Job:
         except OSError:
             pass
         self._drain_after_cancel()
+        self.exit_code = self._process.poll()
         if not self.finished:
             self._finish("cancelled", f"Cancelled after {self.progress.frame} frames.")
 

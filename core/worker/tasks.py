@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from .. import media
 from ..errors import PocketMocapError
+from ..fileio import write_json_atomically
 from .context import TaskContext
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` next to ``path`` and rename it into place, so readers never see half a file."""
-    temp = path.with_name(path.name + ".part")
-    temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(temp, path)
+from .request import check_common, check_reconstruct
 
 
 def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
@@ -26,9 +18,14 @@ def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     It checks an input before a long reconstruction, and it exercises the whole job plumbing
     (progress, cancel, errors) without any estimator. ``simulate_work_s`` adds a pause per frame
     and ``fail_after_frames`` raises an unexpected error, so crash handling can be checked too.
+    With several inputs, one that cannot be read is a warning and the others are still checked.
     """
-    inputs = media.collect_inputs(job.get("inputs", []))
-    infos = [media.probe(path) for path in inputs]
+    job = check_common(job)
+    skipped: list[str] = []
+    inputs = media.collect_inputs(job.get("inputs", []), skipped)
+    for note in skipped:
+        ctx.warn(note)
+    infos = media.probe_inputs(inputs, ctx.warn)
     total = sum(info.frame_count for info in infos)
     pause = float(job.get("simulate_work_s", 0.0))
     fail_after = job.get("fail_after_frames")
@@ -37,7 +34,9 @@ def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     files = []
     for info in infos:
         decoded = 0
-        for _, _frame in media.iter_frames(info.path):
+        ctx.current = info.path.name
+        frames = media.VideoFrames(info.path) if info.kind == "video" else media.iter_frames(info.path)
+        for _, _frame in frames:
             ctx.check_cancelled()
             if fail_after is not None and done >= int(fail_after):
                 raise RuntimeError(f"self-test failure after {done} frames, as requested")
@@ -46,23 +45,32 @@ def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
             decoded += 1
             done += 1
             ctx.progress(done, max(total, done), info.path.name)
-        if info.kind == "video" and decoded < info.frame_count:
-            ctx.warn(f'"{info.path.name}" ended after {decoded} of the {info.frame_count} frames its header '
-                     'announces: the file is probably truncated.')
+        if warning := media.truncation_warning(info, decoded):
+            ctx.warn(warning)
         files.append({"path": str(info.path), "kind": info.kind, "frames": decoded, "fps": info.fps,
-                      "width": info.width, "height": info.height})
+                      "width": info.width, "height": info.height, **_timing(frames, info)})
     ctx.progress(done, done, "", force=True)
     elapsed = time.monotonic() - started
     summary = {"files": files, "frames": done, "decode_fps": round(done / max(elapsed, 1e-6), 1)}
     result = ctx.job_dir / "probe.json"
-    write_json_atomic(result, summary)
+    write_json_atomically(result, summary)
     return str(result), summary
+
+
+def _timing(frames, info: media.MediaInfo) -> dict:
+    """For a video with a variable frame rate: its frames' shortest and longest interval and the constant rate
+    a reconstruction resamples it to."""
+    if info.kind != "video" or (resampled := media.constant_rate(frames.times)) is None:
+        return {}
+    steps = [b - a for a, b in zip(frames.times, frames.times[1:], strict=False) if b > a]
+    return {"variable_frame_rate": True, "interval_ms": [round(min(steps) * 1000, 1), round(max(steps) * 1000, 1)],
+            "resampled_fps": round(resampled[1], 3)}
 
 
 def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     from ..pipeline.reconstruct import run_reconstruct as run  # MediaPipe loads only for this job
 
-    return run(job, ctx)
+    return run(check_reconstruct(job), ctx)
 
 
 TASKS: dict[str, Callable[[dict, TaskContext], tuple[str, dict]]] = {

@@ -121,7 +121,7 @@ def test_worker_crash_is_reported_and_scene_untouched(addon, video, status, how)
     if how == "raises":
         addon.operators.jobs.start_job(bpy.context, {"kind": "probe", "inputs": [str(video)],
                                                      "fail_after_frames": 3})
-        expected = "failed unexpectedly"
+        expected = "internal error stopped the job while it worked on"
     else:
         start_slow_job(addon, video)._process.kill()
         expected = "stopped unexpectedly"

@@ -72,9 +72,10 @@ def test_cancel_kills_a_worker_that_ignores_the_request(tmp_path, media_dir):
 
 def test_exception_in_worker_becomes_error_report(tmp_path, media_dir):
     video = write_test_video(media_dir / "v.avi", frames=10)
-    _, outcome = run({"kind": "probe", "inputs": [str(video)], "fail_after_frames": 4}, tmp_path / "job")
-    assert outcome.state == "failed"
-    assert "failed unexpectedly" in outcome.message and "RuntimeError" in outcome.message
+    job, outcome = run({"kind": "probe", "inputs": [str(video)], "fail_after_frames": 4}, tmp_path / "job")
+    assert outcome.state == "failed" and job.exit_code == 2
+    assert 'internal error stopped the job while it worked on "v.avi"' in outcome.message
+    assert "RuntimeError" not in outcome.message and "self-test" not in outcome.message, "the traceback is for the log"
     log = (tmp_path / "job" / "worker.log").read_text()
     assert "Traceback" in log and "self-test failure" in log
 
