@@ -6,14 +6,17 @@ Blender-as-a-module nothing fires timers, so scripts and tests call it in a loop
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import bpy
 
-from ..core.errors import PocketMocapError
+from ..core.errors import JobError, PocketMocapError, one_line
+from ..core.fileio import folder_problem, os_error_sentence
 from ..core.worker.job import Job
 from .settings import ADDON, preferences
 
@@ -51,10 +54,14 @@ def worker_threads(context: bpy.types.Context) -> int:
 
 
 def start_job(context: bpy.types.Context, request: dict) -> Job:
-    """Start the worker for ``request``; the caller must check no job is running."""
+    """Start the worker for ``request``; the caller must check no job is running. :class:`JobError` with a
+    sentence when the cache folder cannot take the job."""
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
-    job = Job(dict(request, threads=worker_threads(context), cache_dir=str(cache_root(context))),
-              cache_root(context) / "jobs" / f"{stamp}-{request['kind']}")
+    root = cache_root(context)
+    if problem := folder_problem(root, "Result cache"):  # the add-on preference's name
+        raise JobError(problem)
+    job = Job(dict(request, threads=worker_threads(context), cache_dir=str(root)),
+              root / "jobs" / f"{stamp}-{request['kind']}")
     job.start()
     _active["job"] = job
     status = context.window_manager.pocket_mocap_job
@@ -104,8 +111,10 @@ def _settle(context: bpy.types.Context, job: Job, keep_frames: bool = False) -> 
     if outcome.warnings:
         level = "WARNING" if level == "INFO" else level
         message = " ".join([message, *outcome.warnings])
-    status.message, status.message_level = message, level
+    status.message, status.message_level = one_line(message), level
     status.text = outcome.state.capitalize()
+    if job.exit_code != 2:  # the job's folder is only worth keeping for the log of an internal error
+        shutil.rmtree(job.job_dir, ignore_errors=True)
 
 
 def _apply(context: bpy.types.Context, job: Job) -> tuple[str, str]:
@@ -115,8 +124,14 @@ def _apply(context: bpy.types.Context, job: Job) -> tuple[str, str]:
         return "INFO", job.outcome.message
     try:
         return handler(context, job)
-    except (PocketMocapError, OSError, ValueError, KeyError) as exc:
+    except PocketMocapError as exc:
         return "ERROR", f"The result could not be brought into the scene: {exc}"
+    except OSError as exc:
+        return "ERROR", os_error_sentence(exc, "Bringing the result into the scene")
+    except Exception:  # noqa: BLE001 - a bug here must be one sentence in the UI, the traceback in the console
+        traceback.print_exc()
+        return "ERROR", ("The result could not be brought into the scene (an internal error; the details are in "
+                         "Blender's system console). Nothing else was changed.")
 
 
 def stop_active_job() -> None:

@@ -8,6 +8,8 @@ import bpy
 
 from ..core import catalog
 from ..core.bodymodel.library import load_body
+from ..core.errors import PocketMocapError
+from ..core.fileio import path_problem
 from ..scene.reconstruction import add_reconstruction, load_result
 from . import jobs
 from .checks import job_running, no_job_running, poll_with
@@ -19,9 +21,11 @@ KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
 def _input_problem(context: bpy.types.Context) -> str:
     """Why the chosen input cannot be used, or "" when it can."""
     settings = context.scene.pocket_mocap
-    if not input_path(settings):
-        return f"Pick a {KIND_NOUNS[settings.input_kind]} first."
-    return ""
+    path = input_path(settings)
+    noun = KIND_NOUNS[settings.input_kind]
+    if not path:
+        return f"Pick a {noun} first."
+    return path_problem(Path(path), noun, "folder" if settings.input_kind == "FOLDER" else "file")
 
 
 def _choice_problem(context: bpy.types.Context) -> str:
@@ -35,12 +39,17 @@ def _choice_problem(context: bpy.types.Context) -> str:
     return ""
 
 
-def _start_and_watch(context: bpy.types.Context, request: dict) -> None:
-    jobs.start_job(context, request)
+def _start_and_watch(context: bpy.types.Context, request: dict) -> str:
+    """Start the job and follow it; "" when it started, else the sentence why not."""
+    try:
+        jobs.start_job(context, request)
+    except PocketMocapError as exc:
+        return str(exc)
     if context.window is not None and not bpy.app.background:
         bpy.ops.pocket_mocap.watch_job("INVOKE_DEFAULT")
     else:
         jobs.watch_with_timer()
+    return ""
 
 
 class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
@@ -54,7 +63,9 @@ class POCKETMOCAP_OT_reconstruct(bpy.types.Operator):
         return poll_with(cls, context, no_job_running, _input_problem, _choice_problem)
 
     def execute(self, context):
-        _start_and_watch(context, reconstruct_request(context))
+        if problem := _start_and_watch(context, reconstruct_request(context)):
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
         return {"FINISHED"}
 
 
@@ -96,7 +107,9 @@ class POCKETMOCAP_OT_check_input(bpy.types.Operator):
         return poll_with(cls, context, no_job_running, _input_problem)
 
     def execute(self, context):
-        _start_and_watch(context, {"kind": "probe", "inputs": [input_path(context.scene.pocket_mocap)]})
+        if problem := _start_and_watch(context, {"kind": "probe", "inputs": [input_path(context.scene.pocket_mocap)]}):
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
         return {"FINISHED"}
 
 
