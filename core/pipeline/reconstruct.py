@@ -25,7 +25,7 @@ from ..worker.context import TaskContext
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
 
-RESULT_VERSION = 1  # bump when results change meaning: old cached results are then not reused
+RESULT_VERSION = 2  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
 PHOTO_ITERATIONS = 15
 ESTIMATORS = ("keypoints", "efficienthuman", "binaryhpe")
@@ -40,6 +40,7 @@ class Settings:
     fov_degrees: float = 55.0
     smoothing: float = 0.5
     hands_and_face: bool = True
+    lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
     person: int = 0
     weights: str = ""  # the network's weights file, for estimators that have one
 
