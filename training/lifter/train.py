@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                         "cameras, MediaPipe-like corruption (training/lifter/data.py)",
                 "held_out_clips": ",".join(held), "final_loss": float(np.mean(losses[-500:])),
                 "validation": json.dumps(final), "validation_input_world": json.dumps(corrupted),
-                "commit": git_commit(), "command": " ".join(sys.argv)}
+                "commit": git_commit(), "command": "python -m training.lifter.train " + " ".join(sys.argv[1:])}
     args.out.mkdir(parents=True, exist_ok=True)
     export(model, args.out / f"{args.arch}.onnx", metadata)
     (args.out / f"{args.arch}.json").write_text(json.dumps({**metadata, "curve": curve}, indent=1))
