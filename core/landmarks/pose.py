@@ -85,23 +85,24 @@ def rect_from_auxiliary(auxiliary: np.ndarray, image_size: tuple[int, int], scal
 
 def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, min_confidence: float = 0.5) -> np.ndarray:
     """``RefineLandmarksFromHeatmapCalculator``: each ``(N, 2+)`` crop-normalised landmark moved to the
-    confidence-weighted centre of the 9 x 9 heatmap cells around it ``heatmap (h, w, N)`` logits, when the
-    best of those cells is confident enough."""
+    confidence-weighted centre of the 9 x 9 heatmap cells around it ``heatmap (h, w, N)`` logits (cells past the
+    edge left out), when the best of those cells is confident enough."""
     rows, cols = heatmap.shape[:2]
     half = (HEATMAP_KERNEL - 1) // 2
+    col, row = (points[:, 0] * cols).astype(int), (points[:, 1] * rows).astype(int)  # truncation, as C++ casts
+    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    offsets = np.arange(-half, half + 1)
+    cell_rows, cell_cols = row[:, None, None] + offsets[None, :, None], col[:, None, None] + offsets[None, None, :]
+    valid = (cell_rows >= 0) & (cell_rows < rows) & (cell_cols >= 0) & (cell_cols < cols)
+    channel = np.arange(len(points))[:, None, None]
+    logits = heatmap[np.clip(cell_rows, 0, rows - 1), np.clip(cell_cols, 0, cols - 1), channel].astype(np.float32)
+    confidence = np.where(valid, sigmoid(logits), 0.0)
+    total = confidence.sum(axis=(1, 2))
+    refine = inside & (confidence.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
     out = points.copy()
-    for index in range(len(points)):
-        col, row = int(points[index, 0] * cols), int(points[index, 1] * rows)
-        if not (0 <= col < cols and 0 <= row < rows):
-            continue
-        r0, r1, c0, c1 = max(0, row - half), min(rows, row + half + 1), max(0, col - half), min(cols, col + half + 1)
-        confidence = sigmoid(heatmap[r0:r1, c0:c1, index].astype(np.float32))
-        total = confidence.sum()
-        if confidence.max() < min_confidence or total <= 0:
-            continue
-        grid_rows, grid_cols = np.mgrid[r0:r1, c0:c1]
-        out[index, 0] = (grid_cols * confidence).sum() / cols / total
-        out[index, 1] = (grid_rows * confidence).sum() / rows / total
+    out[refine, 0] = ((cell_cols * confidence).sum(axis=(1, 2)) / cols / safe)[refine]
+    out[refine, 1] = ((cell_rows * confidence).sum(axis=(1, 2)) / rows / safe)[refine]
     return out
 
 
