@@ -68,6 +68,10 @@ class LandmarkSmoother:
         self.visibility = LowPass(0.1) if visibility else None
         self.count = -1
 
+    def reset(self) -> None:
+        """Start the coordinates afresh (MediaPipe does when a frame has no landmarks); visibility keeps its state."""
+        self.count = -1
+
     def __call__(self, time_us: int, points: np.ndarray, image_size: tuple[int, int] | None = None,
                  object_size: float | None = None, visibility: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray | None]:

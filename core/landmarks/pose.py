@@ -164,9 +164,6 @@ class PoseTracker:
         self.min_detection, self.min_tracking = min_detection, min_tracking
         self.frame = 0
         self.previous: Rect | None = None
-        self._new_filters()
-
-    def _new_filters(self) -> None:
         self.smooth_points = LandmarkSmoother(0.05, 80.0)
         self.smooth_auxiliary = LandmarkSmoother(0.01, 10.0)
         self.smooth_world = LandmarkSmoother(0.1, 40.0, scale_by_object=False)
@@ -193,7 +190,8 @@ class PoseTracker:
         raw = landmarks_in_rect(self.landmarker, rgb, rect, self.segmentation, self.min_tracking)
         if raw is None:
             self.previous = None
-            self.smooth_points.count = self.smooth_auxiliary.count = -1  # MediaPipe resets these on a miss
+            self.smooth_points.reset()
+            self.smooth_auxiliary.reset()
             return None
         points, visibility, auxiliary, world = self._smoothed(raw, size) if self.video else \
             (raw.points[:LANDMARKS], raw.visibility[:LANDMARKS], raw.points[LANDMARKS:], raw.world)
