@@ -100,9 +100,11 @@ def test_cli_reconstructs_smplx_with_hands_and_face(binaryhpe_smoke, tmp_path):
 
 
 def test_cli_without_binaryhpe_weights_says_how_to_get_them(tmp_path):
+    from conftest import write_test_photo
     from test_cli import pocket_mocap
 
-    done = pocket_mocap("reconstruct", str(tmp_path), "-o", str(tmp_path / "x.npz"), "--estimator", "binaryhpe",
+    photo = write_test_photo(tmp_path / "in.png")  # a readable input, so that the missing weights are what stops it
+    done = pocket_mocap("reconstruct", str(photo), "-o", str(tmp_path / "x.npz"), "--estimator", "binaryhpe",
                         "--cache", str(tmp_path / "cache"), "--quiet")
     assert done.returncode == 1 and "no trained weights" in done.stderr
     info = json.loads(pocket_mocap("info", "--json").stdout)
