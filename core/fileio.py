@@ -157,20 +157,23 @@ def temporary_path(target: Path) -> Iterator[Path]:
             pass
 
 
-def replace_atomically(write: Callable[[Path], object], target: Path) -> Path:
+def replace_atomically(write: Callable[[Path], object], target: Path, durable: bool = True) -> Path:
     """Call ``write(temp)`` for a temporary file beside ``target``, flush it to disk and rename it to
-    ``target``: readers see the old file or the whole new one, never a part. A failure leaves no file."""
+    ``target``: readers see the old file or the whole new one, never a part. A failure leaves no file.
+    ``durable=False`` skips the flush, for scratch files that a killed job rewrites anyway."""
     with temporary_path(target) as temp:
         write(temp)
-        sync_file(temp)
+        if durable:
+            sync_file(temp)
         os.replace(temp, target)
-    _sync_folder(target.parent)
+    if durable:
+        _sync_folder(target.parent)
     return target
 
 
-def write_json_atomically(path: Path, data: dict) -> Path:
+def write_json_atomically(path: Path, data: dict, durable: bool = True) -> Path:
     text = json.dumps(data, indent=1)
-    return replace_atomically(lambda temp: temp.write_text(text, encoding="utf-8"), path)
+    return replace_atomically(lambda temp: temp.write_text(text, encoding="utf-8"), path, durable)
 
 
 def copy_atomically(source: Path, target: Path) -> Path:

@@ -100,7 +100,7 @@ def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
         raise MediaError("No person was found in any of the inputs.")
     ctx.progress(run.done, run.done, "", force=True)
     summary = {"results": results, "frames": run.done}
-    listing = write_json_atomically(ctx.job_dir / "results.json", summary)
+    listing = write_json_atomically(ctx.job_dir / "results.json", summary, durable=False)  # the job's scratch
     return str(listing), summary
 
 

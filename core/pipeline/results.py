@@ -4,6 +4,7 @@ finished and can resume), and the final ``.npz`` in the AMASS / SMPL-X layout pl
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,10 @@ PER_FRAME = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box"
 OPTIONAL_PER_FRAME = ("expression", "time")  # (F, E) from estimators that predict the face; (F,) s of a video frame
 
 
-def _save_atomic(path: Path, arrays: dict) -> None:
-    """Temporary file beside ``path``, flushed to disk, renamed: a killed job or a full disk leaves the old
-    file or none, never a part of one."""
-    replace_atomically(lambda temp: np.savez(temp, **arrays), path)
+def _save_atomic(path: Path, arrays: dict, durable: bool = True) -> None:
+    """Temporary file beside ``path``, renamed (and flushed to disk first unless ``durable`` is off): a killed
+    job or a full disk leaves the old file or none, never a part of one."""
+    replace_atomically(lambda temp: np.savez(temp, **arrays), path, durable)
 
 
 class ChunkStore:
@@ -28,13 +29,17 @@ class ChunkStore:
         folder.mkdir(parents=True, exist_ok=True)
 
     def chunks(self) -> list[Path]:
-        """The contiguous chunks from frame 0 (a gap ends the list: later ones are redone)."""
+        """The contiguous, readable chunks from frame 0 (a gap or a damaged chunk ends the list: later ones are
+        redone)."""
         found, expected = [], 0
         for path in sorted(self.folder.glob("chunk_*.npz")):
             if int(path.stem.split("_")[1]) != expected:
                 break
-            with np.load(path) as data:
-                expected += len(data["confidence"])
+            try:
+                with np.load(path) as data:
+                    expected += len(data["confidence"])
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                break  # emptied by a power cut (chunks are not flushed to disk): redone from here
             found.append(path)
         return found
 
@@ -48,7 +53,7 @@ class ChunkStore:
     def write(self, start: int, frames: dict[str, list], state: dict) -> None:
         arrays = {key: np.asarray(value, np.float32) for key, value in frames.items()}
         arrays["state"] = np.frombuffer(json.dumps(_jsonable(state)).encode(), np.uint8)
-        _save_atomic(self.folder / f"chunk_{start:06d}.npz", arrays)
+        _save_atomic(self.folder / f"chunk_{start:06d}.npz", arrays, durable=False)  # a chunk is scratch
 
     def state(self) -> dict:
         chunks = self.chunks()

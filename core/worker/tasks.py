@@ -53,7 +53,7 @@ def run_probe(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     elapsed = time.monotonic() - started
     summary = {"files": files, "frames": done, "decode_fps": round(done / max(elapsed, 1e-6), 1)}
     result = ctx.job_dir / "probe.json"
-    write_json_atomically(result, summary)
+    write_json_atomically(result, summary, durable=False)  # the job folder's scratch: the summary travels by event
     return str(result), summary
 
 

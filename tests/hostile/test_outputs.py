@@ -71,3 +71,18 @@ def test_output_problems(tmp_path):
         "part of its path is a file" in fileio.output_problem(tmp_path / "file" / "out.npz")
     assert fileio.output_problem(tmp_path / "new" / "deeper" / "out.npz") == ""
     assert [p.name for p in (tmp_path / "new" / "deeper").iterdir()] == [], "the write probe leaves nothing"
+
+
+def test_a_chunk_emptied_by_a_power_cut_is_redone_not_fatal(tmp_path):
+    import numpy as np
+
+    from pocket_mocap.core.pipeline.results import ChunkStore
+
+    store = ChunkStore(tmp_path / "chunks")
+    frame = {"poses": [np.zeros(72)], "trans": [np.zeros(3)], "joints": [np.zeros((24, 3))],
+             "joints_2d": [np.zeros((24, 2))], "confidence": [1.0], "person_box": [np.zeros(4)]}
+    store.write(0, {key: value * 3 for key, value in frame.items()}, {"betas": [0.0]})
+    store.write(3, {key: value * 2 for key, value in frame.items()}, {"betas": [1.0]})
+    assert store.next_frame() == 5
+    (tmp_path / "chunks" / "chunk_000003.npz").write_bytes(b"")  # renamed, never flushed, then the power went
+    assert store.next_frame() == 3 and store.state() == {"betas": [0.0]}
