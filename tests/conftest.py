@@ -37,6 +37,24 @@ def write_test_video(path: Path, frames: int = 40, size: tuple[int, int] = (64, 
     return path
 
 
+def run_reconstruct(addon, kind: str, path, timeout: float = 300) -> object:
+    """Press Reconstruct in Blender on ``path`` (``kind`` "PHOTO" or "VIDEO") and poll the job to its end, as the
+    add-on's timer would; returns the window manager's job status."""
+    import time
+
+    import bpy
+
+    settings = bpy.context.scene.pocket_mocap
+    settings.input_kind = kind
+    setattr(settings, {"PHOTO": "photo_path", "VIDEO": "video_path"}[kind], str(path))
+    assert bpy.ops.pocket_mocap.reconstruct() == {"FINISHED"}
+    deadline = time.monotonic() + timeout
+    while (interval := addon.operators.jobs.poll_active_job(bpy.context)) is not None:
+        assert time.monotonic() < deadline, "the job hangs"
+        time.sleep(interval)
+    return bpy.context.window_manager.pocket_mocap_job
+
+
 def write_test_photo(path: Path, size: tuple[int, int] = (40, 30)) -> Path:
     import cv2
     import numpy as np

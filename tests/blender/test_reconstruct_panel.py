@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SHARED_MEDIA
+from conftest import SHARED_MEDIA, run_reconstruct
 
 pytestmark = [pytest.mark.blender,
               pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")]
@@ -21,18 +21,6 @@ def empty_scene(addon):
         bpy.data.objects.remove(obj)
     settings = bpy.context.scene.pocket_mocap
     settings.body_model, settings.estimator = "open", "keypoints"
-
-
-def run_reconstruct(addon, kind: str, path, timeout: float = 300) -> object:
-    settings = bpy.context.scene.pocket_mocap
-    settings.input_kind = kind
-    setattr(settings, {"PHOTO": "photo_path", "VIDEO": "video_path"}[kind], str(path))
-    assert bpy.ops.pocket_mocap.reconstruct() == {"FINISHED"}
-    deadline = time.monotonic() + timeout
-    while (interval := addon.operators.jobs.poll_active_job(bpy.context)) is not None:
-        assert time.monotonic() < deadline
-        time.sleep(interval)
-    return bpy.context.window_manager.pocket_mocap_job
 
 
 def test_photo_becomes_a_posed_rig_with_its_camera(addon):

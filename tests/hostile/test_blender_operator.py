@@ -4,9 +4,9 @@ untouched when nothing could be made, the next job still working, video problems
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
+from conftest import run_reconstruct
 
 from . import make as m
 
@@ -26,18 +26,6 @@ def empty_scene(addon):
     prefs.cache_dir, prefs.smpl_path = "", ""
 
 
-def run_job(addon, kind: str, path, timeout: float = 300):
-    settings = bpy.context.scene.pocket_mocap
-    settings.input_kind = kind
-    setattr(settings, {"PHOTO": "photo_path", "VIDEO": "video_path"}[kind], str(path))
-    assert bpy.ops.pocket_mocap.reconstruct() == {"FINISHED"}
-    deadline = time.monotonic() + timeout
-    while (interval := addon.operators.jobs.poll_active_job(bpy.context)) is not None:
-        assert time.monotonic() < deadline, "the job hangs"
-        time.sleep(interval)
-    return bpy.context.window_manager.pocket_mocap_job
-
-
 def one_sentence(message: str) -> bool:
     return "\n" not in message and "Traceback" not in message and "Error:" not in message and len(message) < 600
 
@@ -54,7 +42,7 @@ def test_a_named_pipe_cannot_be_reconstructed(addon, tmp_path):
 
 def test_an_empty_photo_is_one_error_and_the_scene_is_untouched(addon, tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
-    status = run_job(addon, "PHOTO", tmp_path / "empty.jpg")
+    status = run_reconstruct(addon, "PHOTO", tmp_path / "empty.jpg")
     assert status.message_level == "ERROR" and "empty (0 bytes)" in status.message and one_sentence(status.message)
     assert len(bpy.data.objects) == 0
     assert addon.operators.jobs.active_job() is None
@@ -63,8 +51,8 @@ def test_an_empty_photo_is_one_error_and_the_scene_is_untouched(addon, tmp_path)
 @needs_media
 def test_after_a_failure_the_next_job_works(addon, tmp_path):
     (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
-    assert run_job(addon, "PHOTO", tmp_path / "junk.png").message_level == "ERROR"
-    status = run_job(addon, "PHOTO", m.PHOTO)
+    assert run_reconstruct(addon, "PHOTO", tmp_path / "junk.png").message_level == "ERROR"
+    status = run_reconstruct(addon, "PHOTO", m.PHOTO)
     assert status.message_level == "INFO", status.message
     assert len([o for o in bpy.data.objects if o.type == "ARMATURE"]) == 1
 
@@ -73,7 +61,7 @@ def test_after_a_failure_the_next_job_works(addon, tmp_path):
 def test_a_cut_video_warns_with_its_numbers(addon, tmp_path):
     video = tmp_path / "cut.mp4"
     m.cut(m.fast_start_video(m.copy_of(m.VIDEO)), 0.5)(video)
-    status = run_job(addon, "VIDEO", video)
+    status = run_reconstruct(addon, "VIDEO", video)
     assert status.message_level == "WARNING" and one_sentence(status.message)
     assert "of the 40 frames its header announces" in status.message
     frames = int(status.message.split("ended after ")[1].split(" ")[0])
@@ -85,7 +73,7 @@ def test_a_cut_video_warns_with_its_numbers(addon, tmp_path):
 def test_a_variable_frame_rate_video_is_keyed_at_its_frames_times(addon, tmp_path):
     video = tmp_path / "vfr.mp4"
     m.variable_rate_video(m.copy_of(m.VIDEO), [1024] * 20 + [3072] * 20)(video)  # 1/12 s, then 1/4 s a frame
-    status = run_job(addon, "VIDEO", video)
+    status = run_reconstruct(addon, "VIDEO", video)
     assert status.message_level == "WARNING" and "variable frame rate" in status.message
     scene = bpy.context.scene
     assert scene.render.fps / scene.render.fps_base == pytest.approx(12.0)
@@ -118,6 +106,6 @@ def test_a_model_file_with_nan_fails_in_the_worker_with_one_sentence(addon, tmp_
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
     prefs.smpl_path = str(model)
     bpy.context.scene.pocket_mocap.body_model = "smpl"
-    status = run_job(addon, "PHOTO", m.PHOTO)
+    status = run_reconstruct(addon, "PHOTO", m.PHOTO)
     assert status.message_level == "ERROR" and "NaN or infinite" in status.message and one_sentence(status.message)
     assert len(bpy.data.objects) == 0
