@@ -1,0 +1,340 @@
+"""Retargeting in real Blender onto rigs users have: MakeHuman/MPFB2's Mixamo, game-engine (Unreal names),
+CMU and Rigify layouts (tests/fixtures/rigs, CC0) and Rigify's own human meta-rig; contacts, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED_MEDIA, run_reconstruct
+
+pytestmark = pytest.mark.blender
+bpy = pytest.importorskip("bpy")
+RIGS = Path(__file__).resolve().parent.parent / "fixtures" / "rigs"
+FOLLOWED = ("pelvis", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_shoulder", "right_shoulder",
+            "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+FOLLOW_M = 0.03  # joint error after height normalisation, in the source's metres
+CONTACT_M = 0.01
+FPS = 30.0
+
+
+@pytest.fixture
+def modules(addon):
+    import importlib
+
+    base = addon.__name__
+    names = ("scene.rig", "scene.animation", "scene.retarget", "scene.transfer", "core.bodymodel.library",
+             "core.errors")
+    return {name.split(".")[-1]: importlib.import_module(f"{base}.{name}") for name in names}
+
+
+@pytest.fixture(autouse=True)
+def empty_scene(addon):
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    for action in list(bpy.data.actions):
+        bpy.data.actions.remove(action)
+    yield
+
+
+def fixture_rig(modules, name: str) -> bpy.types.Object:
+    layout = json.loads((RIGS / f"{name}.json").read_text())
+    return modules["retarget"].build_armature(bpy.context, name, layout["bones"])
+
+
+def body_rig(modules, poses: np.ndarray, trans: np.ndarray) -> bpy.types.Object:
+    """The open body (SMPL layout) standing Z-up, keyed with ``poses (F, 72)`` and ``trans (F, 3)`` (Y-up)."""
+    model = modules["library"].load_body("open", "smpl")
+    rig = modules["rig"].build_rig(bpy.context, model, name="performer",
+                                   options=modules["rig"].RigOptions(up_axis="Y"))
+    modules["animation"].bake_animation(bpy.context.scene, rig, poses.reshape(len(poses), -1).astype(np.float32),
+                                        trans.astype(np.float32), FPS)
+    return rig
+
+
+def walk(frames: int = 90) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic walk: legs and arms swinging, knees and elbows bending, the chest turning, 1 m/s forward."""
+    joint = {name: index for index, name in enumerate(SMPL)}
+    phase = 2 * np.pi * np.arange(frames) / FPS
+    poses = np.zeros((frames, len(SMPL), 3))
+    poses[:, joint["left_hip"], 0], poses[:, joint["right_hip"], 0] = -0.5 * np.sin(phase), 0.5 * np.sin(phase)
+    poses[:, joint["left_knee"], 0], poses[:, joint["right_knee"], 0] = 0.3 * (1 + np.sin(phase)), \
+        0.3 * (1 - np.sin(phase))
+    poses[:, joint["left_ankle"], 0] = 0.2 * np.cos(phase)
+    poses[:, joint["left_shoulder"], 2] = -1.2 + 0.3 * np.sin(phase)
+    poses[:, joint["right_shoulder"], 2] = 1.2 + 0.3 * np.sin(phase)
+    poses[:, joint["left_shoulder"], 0] = 0.4 * np.sin(phase)
+    poses[:, joint["left_elbow"], 1], poses[:, joint["right_elbow"], 1] = 0.6 + 0.3 * np.sin(phase), -0.6
+    poses[:, joint["spine2"], 1] = 0.25 * np.sin(phase)
+    poses[:, joint["neck"], 0] = 0.2 * np.cos(phase)
+    poses[:, joint["pelvis"], 1] = 0.4 * np.sin(phase / 3)
+    trans = np.zeros((frames, 3))
+    trans[:, 2] = np.arange(frames) / FPS
+    trans[:, 1] = 0.03 * np.sin(2 * phase)
+    return poses, trans
+
+
+def sway(frames: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Standing with bent knees, the hips swaying 6 cm side to side: the feet slide unless contacts hold them."""
+    joint = {name: index for index, name in enumerate(SMPL)}
+    poses = np.zeros((frames, len(SMPL), 3))
+    for side in ("left", "right"):
+        poses[:, joint[f"{side}_hip"], 0], poses[:, joint[f"{side}_knee"], 0] = -0.3, 0.6
+        poses[:, joint[f"{side}_ankle"], 0] = -0.3
+    trans = np.zeros((frames, 3))
+    trans[:, 0] = 0.06 * np.sin(2 * np.pi * np.arange(frames) / frames)
+    return poses, trans
+
+
+SMPL = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle", "right_ankle",
+        "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head", "left_shoulder",
+        "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand")
+
+
+def heads(rig: bpy.types.Object, bones: list[str], frames) -> np.ndarray:
+    """World heads ``(len(frames), len(bones), 3)`` as Blender evaluates them."""
+    scene, found = bpy.context.scene, []
+    for frame in frames:
+        scene.frame_set(int(frame))
+        found.append([np.array(rig.matrix_world @ rig.pose.bones[bone].head) for bone in bones])
+    return np.array(found)
+
+
+def world_rotations(rig: bpy.types.Object, bones: list[str], frames) -> np.ndarray:
+    scene, found = bpy.context.scene, []
+    for frame in frames:
+        scene.frame_set(int(frame))
+        found.append([np.array((rig.matrix_world @ rig.pose.bones[bone].matrix).to_quaternion()) for bone in bones])
+    return np.array(found)
+
+
+def leg_length(rest: dict[str, np.ndarray]) -> float:
+    return float(np.mean([np.linalg.norm(rest[f"{s}_knee"] - rest[f"{s}_hip"]) +
+                          np.linalg.norm(rest[f"{s}_ankle"] - rest[f"{s}_knee"]) for s in ("left", "right")]))
+
+
+def normalised(points: np.ndarray, rest: dict[str, np.ndarray], origin: np.ndarray, floor: float | None = None
+               ) -> np.ndarray:
+    """``points (F, J, 3)`` above ``floor`` (default: the lowest rest foot joint) from ``origin``'s place, in leg
+    lengths (the root motion is scaled by the legs, so the comparison is)."""
+    if floor is None:
+        floor = min(rest[j][2] for j in ("left_ankle", "right_ankle", "left_foot", "right_foot") if j in rest)
+    return (points - np.array([origin[0], origin[1], floor])) / leg_length(rest)
+
+
+def joint_heads(rig, mapping: dict[str, str], frames) -> np.ndarray:
+    """The followed joints ``(F, J, 3)``: hips as the middle of the thighs' heads (rigs put their hips bone
+    anywhere between pelvis and navel), the others at their bones' heads."""
+    hips = heads(rig, [mapping["left_hip"], mapping["right_hip"]], frames).mean(axis=1, keepdims=True)
+    return np.concatenate([hips, heads(rig, [mapping[j] for j in FOLLOWED[1:]], frames)], axis=1)
+
+
+def rest_heads(rig: bpy.types.Object, mapping: dict[str, str]) -> dict[str, np.ndarray]:
+    return {joint: np.array(rig.matrix_world @ rig.data.bones[bone].head_local) for joint, bone in mapping.items()}
+
+
+def rest_layout(modules, source, target, mapping) -> tuple[object, np.ndarray]:
+    """Where the target's joints sit from the source's when the source stands at rest, ``(J, 3)`` in leg
+    lengths for every source joint (hips: the thighs' middle): rigs place joints differently (Mixamo's arms
+    start 8 cm higher on the shoulder than SMPL's), which no motion changes, so the comparison carries it."""
+    retarget, transfer = modules["retarget"], modules["transfer"]
+    _frames, motion = retarget.source_motion(source, FPS)
+    at_rest = transfer.SourceMotion(motion.names, motion.parents, motion.rest_rotations[None],
+                                    motion.rest_positions[None], motion.rest_rotations, motion.rest_positions, FPS)
+    skeleton = retarget.skeleton_of(target)
+    placed = transfer.transfer(at_rest, skeleton, mapping, "HIPS", keep_contacts=False).positions[0]
+    placed = placed @ skeleton.world[:3, :3].T + skeleton.world[:3, 3]
+    joints = {name: motion.rest_positions[j] for j, name in enumerate(motion.names)}
+    bones = {joint: placed[skeleton.index(bone)] for joint, bone in mapping.items() if joint in joints}
+    bones["pelvis"] = (bones["left_hip"] + bones["right_hip"]) / 2
+    joints_hips = {**joints, "pelvis": (joints["left_hip"] + joints["right_hip"]) / 2}
+    target_rest, source_rest = rest_heads(target, mapping), joints
+    offsets = np.zeros((len(motion.names), 3))
+    for j, name in enumerate(motion.names):
+        if name in bones:
+            offsets[j] = normalised(bones[name][None, None], target_rest, bones["pelvis"])[0, 0] - \
+                normalised(joints_hips[name][None, None], source_rest, joints_hips["pelvis"])[0, 0]
+        elif motion.parents[j] >= 0:
+            offsets[j] = offsets[motion.parents[j]]
+    return motion, offsets
+
+
+def carried(motion, offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The rest layout's differences ``(F, J, 3)`` on frames ``index``, each bone's share turned with it."""
+    turns = motion.rotations[index] @ np.swapaxes(motion.rest_rotations, -1, -2)
+    placed = np.empty((len(index), len(offsets), 3))
+    for j, parent in enumerate(motion.parents):
+        placed[:, j] = offsets[j] if parent < 0 else \
+            placed[:, parent] + turns[:, parent] @ (offsets[j] - offsets[parent])
+    return placed
+
+
+def follow_error(modules, source, target, mapping, frames) -> float:
+    """Largest joint distance (source metres) between the rigs normalised by leg length, the rigs' own joint
+    placement (:func:`rest_layout`) carried by the source's bones."""
+    motion, offsets = rest_layout(modules, source, target, mapping)
+    body_map = {j: j for j in SMPL}
+    source_points = joint_heads(source, body_map, frames)
+    target_points = joint_heads(target, mapping, frames)
+    source_rest = rest_heads(source, body_map)
+    feet = [motion.names.index(j) for j in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    floor = np.percentile(motion.positions[:, feet, 2].min(axis=1), 2)  # the clip's floor, as the retarget finds it
+    difference = normalised(target_points, rest_heads(target, mapping), target_points[0, 0]) - \
+        normalised(source_points, source_rest, source_points[0, 0], floor)
+    followed = [motion.names.index(j) for j in FOLLOWED]
+    expected = carried(motion, offsets, np.array(frames) - int(bpy.context.scene.frame_start))[:, followed]
+    return float(np.linalg.norm(difference - expected, axis=-1).max() * leg_length(source_rest))
+
+
+def raw_error(source, target, mapping, frames) -> float:
+    """The same without carrying the rigs' own joint placement: what the eye sees side by side."""
+    body_map = {j: j for j in SMPL}
+    source_points, target_points = joint_heads(source, body_map, frames), joint_heads(target, mapping, frames)
+    source_rest = rest_heads(source, body_map)
+    difference = normalised(target_points, rest_heads(target, mapping), target_points[0, 0]) - \
+        normalised(source_points, source_rest, source_points[0, 0])
+    return float(np.linalg.norm(difference, axis=-1).max() * leg_length(source_rest))
+
+
+def largest_step(rig, bones, frames) -> float:
+    """Largest rotation (rad) of any bone between consecutive frames."""
+    quaternions = world_rotations(rig, bones, frames)
+    dots = np.abs(np.sum(quaternions[1:] * quaternions[:-1], axis=-1)).clip(0, 1)
+    return float((2 * np.arccos(dots)).max())
+
+
+@pytest.mark.parametrize("rig, preset", [("mixamo", "mixamo"), ("game_engine", "unreal"), ("cmu_mb", "cmu"),
+                                         ("rigify_human", "rigify")])
+def test_walk_follows_on_each_rig(modules, rig, preset):
+    source = body_rig(modules, *walk())
+    target = fixture_rig(modules, rig)
+    found, mapping = modules["retarget"].detect_mapping(target)
+    assert found == preset
+    modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
+    frames = range(1, 91, 3)
+    error = follow_error(modules, source, target, mapping, frames)
+    print(f"{rig}: largest joint error {error * 100:.1f} cm, {raw_error(source, target, mapping, frames) * 100:.1f} "
+          "cm side by side")
+    assert error <= FOLLOW_M
+    source_step = largest_step(source, list(SMPL), range(1, 91))
+    target_step = largest_step(target, [mapping[j] for j in SMPL if j in mapping], range(1, 91))
+    assert target_step <= source_step + 0.05, "a bone flips between frames"
+
+
+def test_rigify_meta_rig_from_the_bundled_add_on(modules):
+    bpy.ops.preferences.addon_enable(module="rigify")
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        target = bpy.context.active_object
+        found, mapping = modules["retarget"].detect_mapping(target)
+        assert found == "rigify" and mapping["left_knee"] == "shin.L" and mapping["head"] == "spine.006"
+        source = body_rig(modules, *walk())
+        modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
+        error = follow_error(modules, source, target, mapping, range(1, 91, 3))
+        print(f"rigify meta-rig: largest joint error {error * 100:.1f} cm, "
+              f"{raw_error(source, target, mapping, range(1, 91, 3)) * 100:.1f} cm side by side")
+        assert error <= FOLLOW_M
+    finally:
+        bpy.ops.preferences.addon_disable(module="rigify")
+
+
+@pytest.mark.parametrize("root_motion", ["ROOT", "HIPS", "IN_PLACE"])
+def test_root_motion_options(modules, root_motion):
+    source = body_rig(modules, *walk(60))
+    target = fixture_rig(modules, "game_engine")
+    modules["retarget"].retarget(bpy.context, source, target, root_motion=root_motion, keep_contacts=False)
+    root, hips = heads(target, ["Root", "pelvis"], (1, 60)).transpose(1, 0, 2)
+    travel = heads(source, ["pelvis"], (1, 60))[:, 0]
+    scale = 0.95 / 1.0  # about the legs' ratio: only the direction and rough size matter here
+    if root_motion == "ROOT":
+        assert np.linalg.norm(root[1] - root[0]) == pytest.approx(np.linalg.norm(travel[1] - travel[0]) * scale,
+                                                                  rel=0.15)
+    elif root_motion == "HIPS":
+        assert np.allclose(root[0], root[1]) and np.linalg.norm(hips[1, :2] - hips[0, :2]) > 1.5
+    else:
+        assert np.allclose(root[0], root[1]) and np.linalg.norm(hips[1, :2] - hips[0, :2]) < 0.01
+
+
+def key_contacts(animation, rig: bpy.types.Object, values: dict[str, np.ndarray]) -> None:
+    """The grounding's interface: animated float properties on the rig object."""
+    channels = animation.current_channels(rig)
+    for name, series in values.items():
+        rig[name] = 0.0
+        animation.key_curve(channels, f'["{name}"]', 0, np.arange(1, len(series) + 1, dtype=np.float32), series)
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_a_foot_in_contact_stays_planted(modules, keyed):
+    source = body_rig(modules, *sway())
+    if keyed:  # only the left heel is in contact: the right foot slides with the hips
+        free = {name: np.zeros(60) for name in ("contact_right_heel", "contact_left_toe", "contact_right_toe")}
+        key_contacts(modules["animation"], source, {"contact_left_heel": np.ones(60), **free})
+    target = fixture_rig(modules, "mixamo")
+    retarget = modules["retarget"]
+    retarget.retarget(bpy.context, source, target, keep_contacts=False)
+    free = heads(target, ["mixamorig:LeftFoot", "mixamorig:RightFoot"], range(1, 61))
+    retarget.retarget(bpy.context, source, target, keep_contacts=True)
+    held = heads(target, ["mixamorig:LeftFoot", "mixamorig:RightFoot"], range(1, 61))
+    drift = np.linalg.norm(held - held.mean(axis=0), axis=-1).max(axis=0)
+    print(f"foot drift: free {np.linalg.norm(free - free.mean(axis=0), axis=-1).max(axis=0) * 100} cm, "
+          f"held {drift * 100} cm")
+    assert np.linalg.norm(free[:, 0] - free[:, 0].mean(axis=0), axis=-1).max() > 0.04, "the source's feet slide"
+    assert drift[0] <= CONTACT_M
+    if keyed:
+        assert np.linalg.norm(held[:, 1] - held[:, 1].mean(axis=0), axis=-1).max() > 0.04, "the free foot moves"
+    else:
+        assert drift[1] <= CONTACT_M, "contacts found from the source's slow, low feet"
+
+
+def scene_state() -> tuple:
+    return (sorted(o.name for o in bpy.data.objects), sorted(a.name for a in bpy.data.actions))
+
+
+def test_a_target_that_is_not_humanoid_is_refused_unchanged(modules):
+    source = body_rig(modules, *walk(10))
+    crane = modules["retarget"].build_armature(bpy.context, "crane", [
+        {"name": "mast", "parent": None, "head": (0, 0, 0), "tail": (0, 0, 1), "roll": 0.0},
+        {"name": "jib", "parent": "mast", "head": (0, 0, 1), "tail": (1, 0, 1), "roll": 0.0}])
+    before = scene_state()
+    with pytest.raises(modules["errors"].PocketMocapError) as error:
+        modules["retarget"].retarget(bpy.context, source, crane)
+    message = str(error.value)
+    assert message.count(".") == 1 and "left knee" in message and "head" in message and "humanoid" in message
+    assert scene_state() == before and crane.animation_data is None
+
+
+def test_a_mapping_missing_required_bones_is_named(modules):
+    source = body_rig(modules, *walk(10))
+    target = fixture_rig(modules, "mixamo")
+    _preset, mapping = modules["retarget"].detect_mapping(target)
+    del mapping["left_knee"], mapping["right_wrist"]
+    before = scene_state()
+    with pytest.raises(modules["errors"].PocketMocapError) as error:
+        modules["retarget"].retarget(bpy.context, source, target, mapping)
+    assert "left knee, right wrist" in str(error.value) and str(error.value).count(".") == 1
+    assert scene_state() == before and target.animation_data is None
+
+
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real video")
+def test_a_reconstructed_video_onto_mixamo(addon, modules):
+    settings = bpy.context.scene.pocket_mocap
+    settings.body_model, settings.estimator, settings.hands_and_face = "open", "keypoints", False
+    try:
+        status = run_reconstruct(addon, "VIDEO", SHARED_MEDIA / "videos" /
+                                 "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4")
+    finally:
+        settings.hands_and_face = True
+    assert status.message_level == "INFO", status.message
+    source = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    target = fixture_rig(modules, "mixamo")
+    modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
+    _preset, mapping = modules["retarget"].detect_mapping(target)
+    frames = range(bpy.context.scene.frame_start, bpy.context.scene.frame_end + 1)
+    error = follow_error(modules, source, target, mapping, frames)
+    print(f"video onto mixamo: largest joint error {error * 100:.1f} cm, "
+          f"{raw_error(source, target, mapping, frames) * 100:.1f} cm side by side")
+    assert error <= FOLLOW_M
+    source_step = largest_step(source, list(SMPL[:22]), frames)
+    assert largest_step(target, [mapping[j] for j in SMPL[:22] if j in mapping], frames) <= source_step + 0.05
