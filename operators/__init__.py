@@ -2,19 +2,21 @@
 
 import bpy
 
-from . import body, choose, export, jobs, run, settings
+from . import body, choose, export, jobs, retarget, run, settings
 
-CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *body.CLASSES, *export.CLASSES)
+CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *body.CLASSES, *export.CLASSES, *retarget.CLASSES)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     settings.attach()
+    retarget.attach()
 
 
 def unregister() -> None:
     jobs.stop_active_job()
+    retarget.detach()
     settings.detach()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

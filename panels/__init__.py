@@ -2,9 +2,9 @@
 
 import bpy
 
-from . import preferences, sidebar
+from . import preferences, retarget, sidebar
 
-CLASSES = (*preferences.CLASSES, *sidebar.CLASSES)
+CLASSES = (*preferences.CLASSES, *sidebar.CLASSES, *retarget.CLASSES)
 
 
 def register() -> None:

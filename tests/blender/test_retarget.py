@@ -338,3 +338,73 @@ def test_a_reconstructed_video_onto_mixamo(addon, modules):
     assert error <= FOLLOW_M
     source_step = largest_step(source, list(SMPL[:22]), frames)
     assert largest_step(target, [mapping[j] for j in SMPL[:22] if j in mapping], frames) <= source_step + 0.05
+
+
+def imported(kind: str, path: Path) -> list:
+    before = set(bpy.data.objects)
+    if kind == "glb":
+        assert bpy.ops.import_scene.gltf(filepath=str(path)) == {"FINISHED"}
+    else:
+        assert bpy.ops.import_anim.bvh(filepath=str(path), update_scene_fps=False, update_scene_duration=False,
+                                       use_fps_scale=False, axis_forward="Y", axis_up="Z") == {"FINISHED"}
+    return [obj for obj in bpy.data.objects if obj not in before]
+
+
+def test_glb_keeps_bones_frames_and_shape_keys(addon, modules, tmp_path):
+    from importlib import import_module
+
+    exports = import_module(f"{addon.__name__}.scene.exports")
+    source = body_rig(modules, *walk(30))
+    path = exports.export_rig_gltf(bpy.context, source, tmp_path / "performer é.glb")
+    keys = [k.name for k in modules["rig"].rig_mesh(source).data.shape_keys.key_blocks]
+    new = imported("glb", path)
+    armature = next(o for o in new if o.type == "ARMATURE")
+    mesh = next(o for o in new if o.type == "MESH" and any(m.type == "ARMATURE" for m in o.modifiers))
+    assert len(armature.data.bones) == len(source.data.bones) == 24
+    first, last = armature.animation_data.action.frame_range
+    assert (round(first), round(last)) == (1, 30)
+    assert [k.name for k in mesh.data.shape_keys.key_blocks][1:] == keys[1:]  # glTF names its basis itself
+
+
+def test_retargeted_rig_to_bvh_and_back_within_a_millimetre(addon, modules, tmp_path):
+    from importlib import import_module
+
+    exports = import_module(f"{addon.__name__}.scene.exports")
+    source = body_rig(modules, *walk(40))
+    target = fixture_rig(modules, "mixamo")
+    modules["retarget"].retarget(bpy.context, source, target)
+    path = exports.export_rig_bvh(bpy.context, target, tmp_path / "mixamo.bvh")
+    (back,) = imported("bvh", path)
+    bones = [b.name for b in target.data.bones]
+    assert sorted(b.name for b in back.data.bones) == sorted(bones)
+    for frame in (1, 17, 40):
+        gap = np.linalg.norm(heads(back, bones, [frame]) - heads(target, bones, [frame]), axis=-1).max()
+        assert gap <= 1e-3, f"frame {frame}: {gap * 1000:.2f} mm"
+
+
+def test_operators_detect_retarget_and_save_a_preset(addon, modules):
+    import os
+
+    source = body_rig(modules, *walk(20))
+    target = fixture_rig(modules, "game_engine")
+    settings = bpy.context.scene.pocket_mocap_retarget
+    settings.source, settings.target, settings.preset = source, target, "AUTO"
+    settings.mapping.clear()
+    assert bpy.ops.pocket_mocap.detect_mapping() == {"FINISHED"}
+    rows = {row.joint: row.bone for row in settings.mapping}
+    assert rows["left_knee"] == "calf_l" and rows["spine3"] == "spine_03"
+    assert bpy.ops.pocket_mocap.retarget() == {"FINISHED"}
+    assert target.animation_data.action.name == "game_engine from performer"
+    settings.preset_name = "My mannequin"
+    assert bpy.ops.pocket_mocap.save_retarget_preset() == {"FINISHED"}
+    saved = modules["retarget"].user_preset_folder() / "My mannequin.json"
+    assert saved.is_file() and str(saved).startswith(os.environ["BLENDER_USER_RESOURCES"])
+    assert modules["retarget"].read_user_preset("My mannequin")["left_knee"] == "calf_l"
+    assert "My mannequin" in modules["retarget"].user_presets()
+    next(row for row in settings.mapping if row.joint == "left_elbow").bone = ""
+    before = (scene_state(), target.animation_data.action.name)
+    with pytest.raises(RuntimeError, match="no bone mapped for left elbow"):
+        bpy.ops.pocket_mocap.retarget()
+    assert (scene_state(), target.animation_data.action.name) == before
+    settings.mapping.clear()
+    settings.source = settings.target = None

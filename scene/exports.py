@@ -1,0 +1,82 @@
+"""glTF / GLB and BVH export of a rig through Blender's bundled exporters (FBX is ``fbx.py``).
+
+GLB carries the armature, the meshes it deforms with their shape keys, and the active action; BVH the
+skeleton and its motion only (MotionBuilder, game tools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import PocketMocapError
+from .fbx import rig_of
+
+GLTF = {
+    "export_format": "GLB",
+    "use_selection": True,
+    "export_skins": True,
+    "export_morph": True,  # shape keys
+    "export_animations": True,
+    "export_force_sampling": True,
+    "export_frame_range": True,  # the scene's range: the motion, not whatever else an action holds
+    "export_optimize_animation_size": False,  # keep every key: mocap is dense on purpose
+    "export_animation_mode": "ACTIVE_ACTIONS",
+    "export_apply": False,  # the Armature modifier must stay a skin
+}
+
+
+def _exported(context: bpy.types.Context, armature: bpy.types.Object, filepath: Path, kind: str,
+              export: Callable[[list], set]) -> Path:
+    """Select ``armature`` and the meshes it deforms, run ``export(chosen)``, restore the selection."""
+    if not filepath.parent.is_dir():
+        raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
+    context.view_layer.update()
+    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) == armature]
+    chosen = [armature, *meshes]
+    previous = [obj for obj in context.view_layer.objects if obj.select_get()]
+    previous_active = context.view_layer.objects.active
+    try:
+        for obj in context.view_layer.objects:
+            obj.select_set(obj in chosen)
+        context.view_layer.objects.active = armature
+        result = export(chosen)
+    except RuntimeError as exc:
+        raise PocketMocapError(f"{kind} export failed: {str(exc).splitlines()[0]}. Check that the folder is "
+                               "writable and the file is not open in another program.") from exc
+    finally:
+        for obj in context.view_layer.objects:
+            obj.select_set(obj in previous)
+        context.view_layer.objects.active = previous_active
+    if result != {"FINISHED"} or not filepath.is_file():
+        raise PocketMocapError(f'{kind} export did not write "{filepath}". See the system console for details.')
+    return filepath
+
+
+def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path) -> Path:
+    """Write ``armature``, its meshes (shape keys) and its action as a binary glTF (.glb)."""
+    filepath = Path(filepath)
+    known = bpy.ops.export_scene.gltf.get_rna_type().properties.keys()
+    options = {key: value for key, value in GLTF.items() if key in known}
+
+    def export(chosen: list) -> set:
+        with context.temp_override(selected_objects=chosen, active_object=armature, object=armature):
+            return bpy.ops.export_scene.gltf(filepath=str(filepath), **options)
+
+    return _exported(context, armature, filepath, "glTF", export)
+
+
+def export_rig_bvh(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path) -> Path:
+    """Write ``armature``'s skeleton and motion over the scene's frame range as BVH."""
+    filepath = Path(filepath)
+    scene = context.scene
+
+    def export(_chosen: list) -> set:
+        with context.temp_override(selected_objects=[armature], active_object=armature, object=armature):
+            return bpy.ops.export_anim.bvh(filepath=str(filepath), frame_start=scene.frame_start,
+                                           frame_end=scene.frame_end, rotate_mode="NATIVE",
+                                           root_transform_only=False)
+
+    return _exported(context, armature, filepath, "BVH", export)
