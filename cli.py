@@ -2,7 +2,7 @@
 
     pocket-mocap info [--json]        what can run here: estimators and body models, with reasons
     pocket-mocap check INPUT...       decode photos/videos/folders in the background worker and report
-    pocket-mocap reconstruct INPUT... -o OUT.{blend,fbx,npz} [--body open|smpl|smplx] [--body-file PATH] ...
+    pocket-mocap reconstruct INPUT... -o OUT.{blend,fbx,glb,bvh,npz} [--body open|smpl|smplx] [--retarget ...] ...
                                       a person in each photo/video -> a rig (Blender as a module for .blend/.fbx)
 
 Everything the command line is given is checked before any work starts, each problem as one line
@@ -27,10 +27,11 @@ from .core import catalog
 from .core.errors import PocketMocapError, one_line
 from .core.worker.job import Job
 
-SUFFIXES = (".npz", ".blend", ".fbx")
+SUFFIXES = (".npz", ".blend", ".fbx", ".glb", ".bvh")
 # Free space an output needs at least, by suffix (a photo's .npz is ~10 kB; an SMPL-X .blend with its
 # shape keys ~30 MB), checked before the job so a full disk is found before the work, not after.
-SPACE_NEEDED = {".npz": 1 << 20, ".blend": 64 << 20, ".fbx": 64 << 20}
+SPACE_NEEDED = {".npz": 1 << 20, ".blend": 64 << 20, ".fbx": 64 << 20, ".glb": 64 << 20, ".bvh": 16 << 20}
+RETARGET_PRESETS = ("mixamo", "rigify", "unreal", "vrm")  # scene/targets.py SKELETON_PRESETS (that imports bpy)
 
 
 class UsageError(PocketMocapError):
@@ -139,6 +140,7 @@ class Plan:
     targets: list[Path]
     cache: Path
     warnings: list[str] = field(default_factory=list)
+    retarget: str = ""  # a preset name or a .blend/.fbx file: the outputs carry the motion on that armature
 
 
 def plan_reconstruct(args: argparse.Namespace) -> Plan:
@@ -151,7 +153,8 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
     output = args.output.absolute()
     suffix = output.suffix.lower()
     if suffix not in SUFFIXES:
-        raise UsageError(f'The output "{args.output.name}" must end in .npz, .blend or .fbx.')
+        raise UsageError(f'The output "{args.output.name}" must end in .npz, .blend, .fbx, .glb or .bvh.')
+    retarget = plan_retarget(args.retarget) if args.retarget and suffix != ".npz" else ""
     body_file = args.body_file.absolute() if args.body_file and args.body in ("smpl", "smplx") else None
     weights = args.weights.absolute() if args.weights and args.estimator != "keypoints" else None
     if args.body in ("smpl", "smplx") and body_file is None:
@@ -177,7 +180,29 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
         if problem:
             raise UsageError(problem)
     request["inputs"] = [str(p) for p in inputs]
-    return Plan(request, inputs, targets, args.cache.absolute(), skipped + notes)
+    return Plan(request, inputs, targets, args.cache.absolute(), skipped + notes, retarget)
+
+
+def plan_retarget(value: str) -> str:
+    """``--retarget``'s preset name, or its file made absolute and checked (its armature read in Blender):
+    :class:`UsageError` for a value that is neither, :class:`PocketMocapError` for a file that cannot be used."""
+    from .core.fileio import path_problem
+
+    if value.lower() in RETARGET_PRESETS:
+        return value.lower()
+    path = Path(value).absolute()
+    if path.suffix.lower() not in (".blend", ".fbx"):
+        raise UsageError(f'--retarget "{value}" is neither a preset ({", ".join(RETARGET_PRESETS)}) nor a .blend or '
+                         ".fbx file with your character's armature.")
+    problem = path_problem(path, "target rig")
+    if problem:
+        raise PocketMocapError(problem)
+    from .scene_files import check_retarget_file  # imports bpy: only for a file
+
+    problem = check_retarget_file(path)
+    if problem:
+        raise PocketMocapError(problem)
+    return str(path)
 
 
 def ignored_options(args: argparse.Namespace) -> list[str]:
@@ -189,6 +214,9 @@ def ignored_options(args: argparse.Namespace) -> list[str]:
     if args.weights and args.estimator == "keypoints":
         notes.append(f'--weights "{args.weights}" is ignored: the keypoints estimator has no weights file of yours '
                      "(use --estimator efficienthuman or binaryhpe).")
+    if args.retarget and args.output.suffix.lower() == ".npz":
+        notes.append(f'--retarget "{args.retarget}" is ignored: an .npz holds the body\'s motion, not a rig (write '
+                     ".blend, .fbx, .glb or .bvh).")
     if args.gender not in (None, "neutral") and args.body == "open":
         notes.append(f"--gender {args.gender} is ignored: the open body has one, neutral, form.")
     return notes
@@ -243,7 +271,7 @@ def command_reconstruct(args: argparse.Namespace) -> int:
     by_input = {item["input"]: item for item in job.outcome.summary["results"]}
     done = [(by_input[str(path)], target) for path, target in zip(plan.inputs, plan.targets, strict=True)
             if str(path) in by_input]
-    code = write_outputs(done, plan.request)
+    code = write_outputs(done, {**plan.request, "retarget": plan.retarget})
     for _, target in done:
         if target.is_file():
             print(target)
@@ -322,7 +350,11 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(run=command_check)
     rec = commands.add_parser("reconstruct", help="photos/videos of a person -> a rig (.blend/.fbx) or motion (.npz)")
     rec.add_argument("inputs", nargs="+", type=Path, help="photos, videos or folders")
-    rec.add_argument("-o", "--output", type=Path, required=True, help="OUT.blend, OUT.fbx or OUT.npz")
+    rec.add_argument("-o", "--output", type=Path, required=True,
+                     help="OUT.blend, OUT.fbx, OUT.glb (glTF), OUT.bvh (skeleton only) or OUT.npz")
+    rec.add_argument("--retarget", metavar="PRESET_OR_FILE",
+                     help="put the motion on another skeleton: mixamo, rigify, unreal or vrm (that convention's "
+                          "bones, proportioned like the body), or a .blend/.fbx file with your character's armature")
     rec.add_argument("--estimator", default="keypoints", choices=[c.name for c in catalog.estimators()])
     rec.add_argument("--body", default="open", choices=("open", "smpl", "smplx"))
     rec.add_argument("--body-file", type=Path, help="your SMPL / SMPL-X model file (with --body smpl|smplx)")

@@ -28,6 +28,7 @@ import bpy  # noqa: E402 - BLENDER_USER_RESOURCES must be set first
 from .core.bodymodel.library import load_body  # noqa: E402
 from .core.errors import PocketMocapError  # noqa: E402
 from .core.fileio import os_error_reason, os_error_sentence, replace_atomically  # noqa: E402
+from .scene.exports import export_rig_bvh, export_rig_gltf  # noqa: E402
 from .scene.fbx import export_rig_fbx  # noqa: E402
 from .scene.reconstruction import add_reconstruction, load_result  # noqa: E402
 
@@ -55,8 +56,51 @@ def write_scene_file(item: dict, target: Path, request: dict) -> None:
                       request.get("gender", "neutral"))
     blend = target.suffix.lower() == ".blend"
     rig = add_reconstruction(context, result, model, Path(item["input"]).stem, with_camera=blend)
-    replace_atomically(lambda temp: _save_blend(temp) if blend else export_rig_fbx(context, rig, temp, "BLENDER"),
+    rigs = retargeted(context, [rig], request.get("retarget", ""))
+    replace_atomically(lambda temp: _save_blend(temp) if blend else _export(context, rigs, temp, target.suffix.lower()),
                        target)
+
+
+def retargeted(context, rigs: list, retarget: str) -> list:
+    """The rigs, or with ``retarget`` (a preset name or a .blend/.fbx file) each one's motion on that armature
+    (a preset's skeleton proportioned like the body, or the file's character): those armatures."""
+    from .scene.retarget import retarget as retarget_onto
+    from .scene.targets import SKELETON_PRESETS, load_target, preset_skeleton
+
+    if not retarget:
+        return rigs
+    targets = []
+    for rig in rigs:
+        target = preset_skeleton(context, rig, retarget) if retarget in SKELETON_PRESETS else \
+            load_target(context, Path(retarget))
+        retarget_onto(context, rig, target)
+        targets.append(target)
+    return targets
+
+
+def _export(context, rigs: list, temp: Path, suffix: str) -> None:
+    if suffix == ".glb":
+        export_rig_gltf(context, rigs[0], temp, also=rigs[1:])
+    elif suffix == ".bvh":
+        if len(rigs) > 1:
+            raise PocketMocapError(f"A BVH file holds one skeleton and this video has {len(rigs)} people: choose one "
+                                   "with --person, or write .fbx or .glb.")
+        export_rig_bvh(context, rigs[0], temp)
+    else:
+        export_rig_fbx(context, rigs[0], temp, "BLENDER")
+
+
+def check_retarget_file(path: Path) -> str:
+    """Why the armature in ``path`` cannot be retargeted onto ("" when it can), read in an empty scene."""
+    from .scene.targets import load_target
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    try:
+        with _quiet_stdout():
+            load_target(bpy.context, path)
+    except PocketMocapError as exc:
+        return str(exc)
+    return ""
 
 
 @contextmanager

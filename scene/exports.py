@@ -28,14 +28,15 @@ GLTF = {
 }
 
 
-def _exported(context: bpy.types.Context, armature: bpy.types.Object, filepath: Path, kind: str,
+def _exported(context: bpy.types.Context, armatures: list, filepath: Path, kind: str,
               export: Callable[[list], set]) -> Path:
-    """Select ``armature`` and the meshes it deforms, run ``export(chosen)``, restore the selection."""
+    """Select ``armatures`` and the meshes they deform, run ``export(chosen)``, restore the selection."""
     if not filepath.parent.is_dir():
         raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
     context.view_layer.update()
-    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) == armature]
-    chosen = [armature, *meshes]
+    armature = armatures[0]
+    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) in armatures]
+    chosen = [*armatures, *meshes]
     previous = [obj for obj in context.view_layer.objects if obj.select_get()]
     previous_active = context.view_layer.objects.active
     try:
@@ -55,8 +56,10 @@ def _exported(context: bpy.types.Context, armature: bpy.types.Object, filepath: 
     return filepath
 
 
-def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path) -> Path:
-    """Write ``armature``, its meshes (shape keys) and its action as a binary glTF (.glb)."""
+def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path,
+                    also: list | tuple = ()) -> Path:
+    """Write ``armature`` (and the armatures ``also``: several people), their meshes (shape keys) and their
+    actions as a binary glTF (.glb)."""
     filepath = Path(filepath)
     known = bpy.ops.export_scene.gltf.get_rna_type().properties.keys()
     options = {key: value for key, value in GLTF.items() if key in known}
@@ -65,7 +68,7 @@ def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, file
         with context.temp_override(selected_objects=chosen, active_object=armature, object=armature):
             return bpy.ops.export_scene.gltf(filepath=str(filepath), **options)
 
-    return _exported(context, armature, filepath, "glTF", export)
+    return _exported(context, [armature, *also], filepath, "glTF", export)
 
 
 def export_rig_bvh(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path) -> Path:
@@ -79,4 +82,4 @@ def export_rig_bvh(context: bpy.types.Context, armature: bpy.types.Object, filep
                                            frame_end=scene.frame_end, rotate_mode="NATIVE",
                                            root_transform_only=False)
 
-    return _exported(context, armature, filepath, "BVH", export)
+    return _exported(context, [armature], filepath, "BVH", export)

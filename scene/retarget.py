@@ -41,15 +41,15 @@ def skeleton_of(armature: bpy.types.Object) -> Skeleton:
     return Skeleton(tuple(order), parents, rest, np.array(armature.matrix_world, np.float64))
 
 
-def source_motion(rig: bpy.types.Object, fps: float) -> tuple[np.ndarray, SourceMotion]:
-    """The keyed frames ``(F,)`` and the rig's joints in world space on them."""
+def source_motion(rig: bpy.types.Object, fps: float, frame: int = 1) -> tuple[np.ndarray, SourceMotion]:
+    """The keyed frames ``(F,)`` and the rig's joints in world space on them; a rig without keys (a photo's
+    pose) is its current pose, one frame at ``frame``."""
     names = joint_names_of(rig)
     parents = PARENTS[rig[PROPERTY]["family"]]
     try:
         frames, poses, trans = read_animation(rig)
-    except ValueError as exc:
-        raise PocketMocapError(f'"{rig.name}" has no motion to retarget: reconstruct a video or import a motion '
-                               "first.") from exc
+    except ValueError:
+        frames, poses, trans = _current_pose(rig, names, frame)
     local = axis_angle_to_matrix(poses.reshape(len(frames), len(names), 3).astype(np.float64))
     heads = np.array([rig.data.bones[name].head_local for name in names], np.float64)
     rotations = np.empty_like(local)
@@ -67,6 +67,16 @@ def source_motion(rig: bpy.types.Object, fps: float) -> tuple[np.ndarray, Source
                           np.broadcast_to(turn, (len(names), 3, 3)), heads @ world[:3, :3].T + world[:3, 3], fps,
                           _contact_curves(rig, frames))
     return frames, motion
+
+
+def _current_pose(rig: bpy.types.Object, names: tuple[str, ...], frame: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``read_animation``'s arrays for the pose the rig holds now."""
+    from ..core.rotations import quaternion_to_axis_angle
+
+    quaternions = np.array([rig.pose.bones[name].matrix_basis.to_quaternion() for name in names], np.float64)
+    trans = np.array(rig.pose.bones[names[0]].location, np.float64)
+    return np.array([float(frame)]), quaternion_to_axis_angle(quaternions).reshape(1, -1), trans[None]
 
 
 def _contact_curves(rig: bpy.types.Object, frames: np.ndarray) -> dict[str, np.ndarray]:
@@ -127,7 +137,7 @@ def retarget(context: bpy.types.Context, source: bpy.types.Object, target: bpy.t
         raise PocketMocapError("Select the armature to retarget onto (not the Pocket Mocap rig itself).")
     mapping = check_mapping(target, detect_mapping(target)[1] if mapping is None else mapping)
     render = context.scene.render
-    frames, motion = source_motion(source, render.fps / render.fps_base)
+    frames, motion = source_motion(source, render.fps / render.fps_base, context.scene.frame_current)
     result = transfer(motion, skeleton_of(target), mapping, root_motion, keep_contacts)
     return write_action(target, f"{target.name} from {source.name}", frames, result)
 

@@ -166,7 +166,7 @@ def transfer(source: SourceMotion, target: Skeleton, mapping: dict[str, str], ro
     goals = root_goals(source, target, mapping, root_motion)
     rotations, positions, _unposed = forward(target, desired, goals)
     contacts, planted = {}, {}
-    if keep_contacts:
+    if keep_contacts and len(source.positions) > 2:  # a photo's one pose has no contacts to hold
         for side in FEET:
             contacts[side], planted[side] = plant_foot(source, target, mapping, side, desired, rotations, positions)
     rotations, positions, unposed = forward(target, desired, goals)

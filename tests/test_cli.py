@@ -68,7 +68,7 @@ def test_reconstruct_writes_npz_and_fbx(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-o", "out.obj"], "must end in .npz, .blend or .fbx"),
+    (["-o", "out.obj"], "must end in .npz, .blend, .fbx, .glb or .bvh"),
     (["-o", "out.npz", "--body", "smplx"], "needs --body-file"),
 ])
 def test_reconstruct_refuses_bad_arguments(tmp_path, args, message):
