@@ -1,7 +1,7 @@
 """Motion transfer between skeletons, as arrays (no bpy): the retarget's whole computation.
 
 A target bone takes its source joint's world rotation times a constant offset. The offset carries the
-target's rest onto the source's: both rests are read in their own body frame (left, forward, up from
+target's rest onto the source's: both rests are read in their own body frame (left, back, up from
 hips and shoulders), where each bone's direction is turned onto the source's (an A-pose arm onto a T-pose
 one) by the smallest rotation, and bone rolls and axes cancel out. Hips follow the source scaled by the
 ratio of leg lengths above each one's floor; a foot in contact is then held in place by two-bone IK.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.rotations import continuous_quaternions, matrix_to_quaternion
+from ..core.rotations import matrix_to_quaternion
 from .retarget_presets import CHAIN_CHILD, FEET
 
 ROOT_MOTION = ("ROOT", "HIPS", "IN_PLACE")
@@ -66,8 +66,8 @@ class TargetMotion:
 
 
 def body_frame(left: np.ndarray, right: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Columns: the body's left, forward and up axes, from its hips (``left``, ``right``) and its
-    ``low`` -> ``high`` axis (pelvis to the shoulders' middle)."""
+    """Columns: the body's left, backward and up axes (a right-handed frame), from its hips (``left``,
+    ``right``) and its ``low`` -> ``high`` axis (pelvis to the shoulders' middle)."""
     side = _unit(left - right)
     up = _unit((high - low) - side * np.dot(high - low, side))
     return np.column_stack([side, np.cross(up, side), up])
@@ -174,8 +174,17 @@ def transfer(source: SourceMotion, target: Skeleton, mapping: dict[str, str], ro
     locations = {target.names[k]: np.einsum("fji,fj->fi", unposed[:, k],
                                             goal - _nominal(target, positions, rotations, k))
                  for k, goal in goals.items()}
-    quaternions = {name: continuous_quaternions(matrix_to_quaternion(matrix)) for name, matrix in local.items()}
+    quaternions = continuous(matrix_to_quaternion(np.stack(list(local.values()), axis=1)))
+    quaternions = dict(zip(local, np.moveaxis(quaternions, 1, 0), strict=True))
     return TargetMotion(quaternions, locations, positions, contacts, planted)
+
+
+def continuous(quaternions: np.ndarray) -> np.ndarray:
+    """``(F, ..., 4)`` with signs flipped so consecutive frames are in one hemisphere (the short way between
+    keys); a running product of the sign changes, so no loop over frames."""
+    flips = np.sum(quaternions[1:] * quaternions[:-1], axis=-1) < 0
+    signs = np.cumprod(np.where(flips, -1.0, 1.0), axis=0)
+    return np.concatenate([quaternions[:1], quaternions[1:] * signs[..., None]])
 
 
 def forward(target: Skeleton, desired: dict[int, np.ndarray], goals: dict[int, np.ndarray]
