@@ -14,10 +14,10 @@ from scipy.ndimage import gaussian_filter1d
 from pocket_mocap.core.bodymodel.library import load_body
 from pocket_mocap.core.estimators import posed_joints
 from pocket_mocap.core.estimators.keypoints.fit import Camera
-from pocket_mocap.core.grounding import ground_clip
 from pocket_mocap.core.grounding.camera_motion import BackgroundMotion, camera_moves
 from pocket_mocap.core.grounding.contact import contact_frames, runs
 from pocket_mocap.core.grounding.floor import Floor, estimate_floor, world_from_camera
+from pocket_mocap.core.grounding.ground import ground_clip
 from pocket_mocap.core.grounding.lock import lock_feet
 from pocket_mocap.core.grounding.skeleton import LEGS, FootSkeleton, reach
 from pocket_mocap.core.rotations import axis_angle_to_matrix

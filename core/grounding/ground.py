@@ -1,0 +1,125 @@
+"""Ground one clip: everyone on one floor, in one world frame, distances steadied, contacts found, feet locked.
+
+``ground_people`` takes the finished frames of everyone in a clip (camera space) and returns them grounded on
+one floor, with the result file's grounding fields; ``ground_clip`` does it for one person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bodymodel.model import BodyModel
+from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from .camera_motion import camera_moves
+from .contact import contact_frames, contact_scores, floor_speed, planted_heights, smooth
+from .floor import Floor, body_up, estimate_floor, world_from_camera
+from .lock import lock_feet
+from .skeleton import FootSkeleton, Posed, to_axis_angle
+from .trajectory import depth_correction
+
+MIN_FRAMES = 5  # frames with a person needed to tell a floor
+STEADY_SECONDS = 0.05  # the feet's heights and speeds are read from their path smoothed this much (no lag)
+
+
+@dataclass(frozen=True)
+class Grounded:
+    people: list  # each person's frames with poses, trans, joints, joints_2d grounded, plus the per-frame fields
+    fields: dict  # the clip's fields: floor, world_from_camera, camera_height, camera_pitch, foot_lock
+    warnings: list
+
+    @property
+    def frames(self) -> dict:
+        return self.people[0]
+
+
+@dataclass
+class _Body:
+    """One person while grounding: frames, skeleton, local rotations, translation and which frames are seen."""
+
+    frames: dict
+    skeleton: FootSkeleton
+    local: np.ndarray
+    trans: np.ndarray
+    valid: np.ndarray
+
+    def posed(self) -> Posed:
+        return self.skeleton.pose_local(self.local, self.trans)
+
+
+def ground_clip(frames: dict, model: BodyModel, betas: np.ndarray, camera, fps: float, lock_strength: float,
+                name: str) -> Grounded:
+    """One person: ``frames`` with ``poses (F, J*3)``, ``trans (F, 3)``, ``confidence (F,)`` and the rest, camera
+    space; ``camera`` projects camera-space points to pixels; ``lock_strength`` in [0, 1] (0: no lock)."""
+    return ground_people([frames], [betas], model, camera, fps, lock_strength, name)
+
+
+def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel, camera, fps: float,
+                  lock_strength: float, name: str) -> Grounded:
+    """Everyone in a clip on one floor (fitted to all their feet); the world's origin is under the first
+    person's first frame. A frame with confidence 0 (nobody seen) keeps what it had and is never in contact."""
+    people = [dict(frames) for frames in people]
+    motion = next((frames["background_motion"] for frames in people if "background_motion" in frames), None)
+    for frames in people:
+        frames.pop("background_motion", None)
+    bodies = [_body(frames, model, shape) for frames, shape in zip(people, betas, strict=True)]
+    seen = [body for body in bodies if body.valid.sum() >= MIN_FRAMES]
+    if not seen:
+        return Grounded(people, {}, [f'"{name}" has too few frames with a person to find the floor; its motion '
+                                     "stays in camera space."])
+    warnings = []
+    if motion is not None and camera_moves(np.asarray(motion, np.float64)):
+        warnings.append(f'The camera moves in "{name}": the floor, world trajectory and foot lock assume a static '
+                        "camera, so the character may drift or slide in the world.")
+    floor = _floor(seen)
+    for body in seen:
+        points = body.skeleton.contact_points(body.posed())
+        body.trans = body.trans + np.where(body.valid[:, None], depth_correction(
+            points, body.skeleton.sole, floor, body.valid, fps), 0.0)
+    first = seen[0]
+    to_world = world_from_camera(floor, first.posed().positions[np.argmax(first.valid), 0])
+    grounded = [_ground(body, floor, to_world, camera, fps, lock_strength) if body in seen else body.frames
+                for body in bodies]
+    fields = {"floor": floor.plane, "world_from_camera": to_world.astype(np.float32),
+              "camera_height": np.float32(floor.offset), "camera_pitch": np.float32(floor.camera_pitch_degrees()),
+              "foot_lock": np.float32(lock_strength)}
+    return Grounded(grounded, fields, warnings)
+
+
+def _body(frames: dict, model: BodyModel, betas: np.ndarray) -> _Body:
+    valid = np.asarray(frames["confidence"]) > 0
+    local = axis_angle_to_matrix(np.asarray(frames["poses"], np.float64).reshape(len(valid), -1, 3))
+    return _Body(frames, FootSkeleton.of(model, betas), local, np.asarray(frames["trans"], np.float64), valid)
+
+
+def _floor(bodies: list[_Body]) -> Floor:
+    """One floor under everyone's soles."""
+    up = np.mean([body_up(body.posed().positions, body.valid) for body in bodies], axis=0)
+    up /= np.linalg.norm(up)
+    soles = [body.skeleton.contact_points(body.posed())[body.valid] - body.skeleton.sole[:, None] * up
+             for body in bodies]
+    soles = np.concatenate(soles)
+    return estimate_floor(soles, np.zeros(4), up, np.ones(len(soles), bool))
+
+
+def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float) -> dict:
+    skeleton, valid = body.skeleton, body.valid
+    world_points = skeleton.contact_points(body.posed()) @ to_world[:3, :3].T + to_world[:3, 3]
+    heights = smooth(world_points[..., 2], STEADY_SECONDS * fps)
+    planted = planted_heights(heights[valid], skeleton.sole)
+    speeds = floor_speed(smooth(world_points, STEADY_SECONDS * fps), fps)
+    confidence, flags = contact_frames(contact_scores(heights - planted, speeds), valid, fps)
+    local, trans = lock_feet(skeleton, body.local, body.trans, flags, floor, skeleton.sole, lock_strength, fps)
+    posed = skeleton.pose_local(local, trans)  # soles on the floor where planted
+    joints = skeleton.joints(posed)
+    world_root = to_world[:3, :3] @ local[:, 0]
+    world_trans = posed.positions[:, 0] @ to_world[:3, :3].T + to_world[:3, 3] - skeleton.rest[0]
+    frames, held = body.frames, ~valid  # frames without a person keep what they had
+    return frames | {
+        "poses": np.where(held[:, None], frames["poses"], to_axis_angle(local)).astype(np.float32),
+        "trans": np.where(held[:, None], frames["trans"], trans).astype(np.float32),
+        "joints": np.where(held[:, None, None], frames["joints"], joints).astype(np.float32),
+        "joints_2d": np.where(held[:, None, None], frames["joints_2d"], camera.project(joints)).astype(np.float32),
+        "contacts": confidence, "world_root_orient": matrix_to_axis_angle(world_root).astype(np.float32),
+        "world_trans": world_trans.astype(np.float32)}
