@@ -279,15 +279,30 @@ def command_reconstruct(args: argparse.Namespace) -> int:
 
 
 def write_outputs(done: list[tuple[dict, Path]], request: dict) -> int:
-    """Each result to its output, atomically; a failure is one sentence (the other outputs are still written)."""
-    from .core.fileio import copy_atomically, os_error_sentence
+    """Each result to its output (the people ``--person`` asks for), atomically; a failure is one sentence (the
+    other outputs are still written)."""
+    import numpy as np
+
+    from .core.fileio import copy_atomically, os_error_sentence, replace_atomically
 
     code = 0
-    scene = [(item, target) for item, target in done if target.suffix.lower() != ".npz"]
+    choice = request.get("person", "all")
+    chosen = []
     for item, target in done:
+        try:
+            result = people_for_output(item, choice)
+        except ValueError as exc:
+            code = fail(f'{exc} Nothing was written to "{target}".', 1)
+            continue
+        chosen.append((item, target, result))
+    scene = [(dict(item, chosen=result), target) for item, target, result in chosen if target.suffix.lower() != ".npz"]
+    for item, target, result in chosen:
         if target.suffix.lower() == ".npz":
             try:
-                copy_atomically(Path(item["result"]), target)
+                if result is None:
+                    copy_atomically(Path(item["result"]), target)
+                else:
+                    replace_atomically(lambda temp, arrays=result: np.savez(temp, **arrays), target)
             except OSError as exc:
                 code = fail(os_error_sentence(exc, f'Writing "{target}"'), 1)
     if scene:
@@ -296,6 +311,23 @@ def write_outputs(done: list[tuple[dict, Path]], request: dict) -> int:
         for message in write_scene_files([item for item, _ in scene], [target for _, target in scene], request):
             code = fail(message, 1)
     return code
+
+
+def people_for_output(item: dict, choice) -> dict | None:
+    """The result's arrays holding only the people ``choice`` asks for (``None``: all of them, the file as it
+    is); a warning for each number the input does not hold; ``ValueError`` when it holds none of them."""
+    if choice == "all":
+        return None
+    import numpy as np
+
+    from .core.pipeline.results import choose_people
+
+    with np.load(item["result"], allow_pickle=False) as data:
+        result = {key: data[key] for key in data.files}
+    chosen, notes = choose_people(result, choice, Path(item["input"]).name)
+    for note in notes:
+        warn(note)
+    return chosen
 
 
 def fail(problem: PocketMocapError | str, code: int) -> int:
@@ -362,7 +394,9 @@ def parser() -> argparse.ArgumentParser:
                      help="trained network weights (.onnx) for --estimator efficienthuman or binaryhpe")
     rec.add_argument("--gender", choices=("neutral", "female", "male"),
                      help="which of your SMPL/SMPL-X files (default neutral)")
-    rec.add_argument("--person", type=int, default=0, help="which person (0: the most prominent)")
+    rec.add_argument("--person", default="all",
+                     help="which people: all (default), 0 (the most prominent) or numbers as the rigs are named, "
+                          "such as 1 or 1,3")
     rec.add_argument("--smooth", type=float, help="video smoothing, 0 (off) to 1 (default 0.5)")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")

@@ -30,6 +30,7 @@ from .core.errors import PocketMocapError  # noqa: E402
 from .core.fileio import os_error_reason, os_error_sentence, replace_atomically  # noqa: E402
 from .scene.exports import export_rig_bvh, export_rig_gltf  # noqa: E402
 from .scene.fbx import export_rig_fbx  # noqa: E402
+from .scene.people import add_people  # noqa: E402
 from .scene.reconstruction import add_reconstruction, load_result  # noqa: E402
 
 
@@ -54,9 +55,13 @@ def write_scene_file(item: dict, target: Path, request: dict) -> None:
     result = load_result(item["result"])
     model = load_body(request["body_model"], str(result["surface_model_type"]), request.get("body_file", ""),
                       request.get("gender", "neutral"))
+    result = item.get("chosen") or result  # the people --person asks for
     blend = target.suffix.lower() == ".blend"
-    rig = add_reconstruction(context, result, model, Path(item["input"]).stem, with_camera=blend)
-    rigs = retargeted(context, [rig], request.get("retarget", ""))
+    if "track_id" in result:  # several people: a rig each, one camera
+        rigs = add_people(context, result, model, list(range(1, len(result["track_id"]) + 1)), with_camera=blend)
+    else:
+        rigs = [add_reconstruction(context, result, model, Path(item["input"]).stem, with_camera=blend)]
+    rigs = retargeted(context, rigs, request.get("retarget", ""))
     replace_atomically(lambda temp: _save_blend(temp) if blend else _export(context, rigs, temp, target.suffix.lower()),
                        target)
 
@@ -87,7 +92,7 @@ def _export(context, rigs: list, temp: Path, suffix: str) -> None:
                                    "with --person, or write .fbx or .glb.")
         export_rig_bvh(context, rigs[0], temp)
     else:
-        export_rig_fbx(context, rigs[0], temp, "BLENDER")
+        export_rig_fbx(context, rigs[0], temp, "BLENDER", also=rigs[1:])
 
 
 def check_retarget_file(path: Path) -> str:

@@ -2,9 +2,10 @@
 
 import bpy
 
-from . import body, choose, export, jobs, retarget, run, settings
+from . import body, choose, export, jobs, people, retarget, run, settings
 
-CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *body.CLASSES, *export.CLASSES, *retarget.CLASSES)
+CLASSES = (*settings.CLASSES, *choose.CLASSES, *run.CLASSES, *people.CLASSES, *body.CLASSES, *export.CLASSES,
+           *retarget.CLASSES)
 
 
 def register() -> None:

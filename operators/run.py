@@ -13,6 +13,7 @@ from ..core.fileio import path_problem
 from ..scene.reconstruction import add_reconstruction, load_result
 from . import jobs
 from .checks import job_running, no_job_running, poll_with
+from .people import list_people
 from .settings import body_model_choices, estimator_choices, input_path, user_model_path, user_weights_path
 
 KIND_NOUNS = {"PHOTO": "photo", "VIDEO": "video", "FOLDER": "folder"}
@@ -80,11 +81,17 @@ def reconstruct_request(context: bpy.types.Context) -> dict:
 
 @jobs.on_finish("reconstruct")
 def apply_reconstruction(context: bpy.types.Context, job) -> tuple[str, str]:
-    """Add one rig per result; one undo step for all of them."""
+    """One rig per result when every input held one person (one undo step for all of them); when some held
+    several, the people are listed (People panel) for the artist to choose and build."""
     request = job.request
+    found = [(item, load_result(item["result"])) for item in job.outcome.summary.get("results", [])]
+    count = list_people(context.scene.pocket_mocap, request, found)
+    if count > len(found):
+        inputs = ", ".join(f'"{Path(item["input"]).name}"' for item, _ in found)
+        return "INFO", (f"Found {count} people in {inputs}: tick the ones to build under People, then press "
+                        "Build Rigs.")
     added = []
-    for item in job.outcome.summary.get("results", []):
-        result = load_result(item["result"])
+    for item, result in found:
         family = str(result["surface_model_type"])
         model = load_body(request["body_model"], family, request.get("body_file", ""), request.get("gender", "neutral"))
         rig = add_reconstruction(context, result, model, Path(item["input"]).stem,

@@ -19,6 +19,20 @@ EXPORT_PRESETS = (
 )
 
 
+class POCKETMOCAP_PG_person(bpy.types.PropertyGroup):
+    """One person the last reconstruction found, listed in the People panel."""
+
+    build: bpy.props.BoolProperty(name="Build", default=True, description="Build a rig for this person")
+    label: bpy.props.StringProperty(name="Person")
+    number: bpy.props.IntProperty(name="Number", min=1)  # 1-based, in the result's order: "Person 1"...
+    stem: bpy.props.StringProperty(name="Input")  # the input's name, when the job had several inputs
+    result: bpy.props.StringProperty(name="Result", subtype="FILE_PATH")
+    input: bpy.props.StringProperty(name="Input path", subtype="FILE_PATH")
+    frames_seen: bpy.props.IntProperty(name="Frames seen")
+    first_frame: bpy.props.IntProperty(name="First seen")
+    frames: bpy.props.IntProperty(name="Frames")
+
+
 class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
     input_kind: bpy.props.EnumProperty(name="Input", items=INPUT_KINDS, default="PHOTO")
     photo_path: bpy.props.StringProperty(name="Photo", subtype="FILE_PATH",
@@ -48,6 +62,9 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                                        description="Add the camera that matches the input, with it as background")
     lowres: bpy.props.BoolProperty(name="Low resolution", default=False,
                                    description="Use the open body's 1,229-vertex variant (open body only)")
+    people: bpy.props.CollectionProperty(type=POCKETMOCAP_PG_person)
+    people_index: bpy.props.IntProperty(name="Active person")
+    people_job: bpy.props.StringProperty(name="People's job")  # JSON: the body model they were fitted with
     # No methods on property groups: with one, bpy 4.2 as a module crashes at interpreter exit.
 
 
@@ -66,7 +83,7 @@ class POCKETMOCAP_PG_job_status(bpy.types.PropertyGroup):
     message_level: bpy.props.StringProperty(name="Message level", default="INFO")
 
 
-CLASSES = (POCKETMOCAP_PG_settings, POCKETMOCAP_PG_job_status)
+CLASSES = (POCKETMOCAP_PG_person, POCKETMOCAP_PG_settings, POCKETMOCAP_PG_job_status)
 
 
 def attach() -> None:

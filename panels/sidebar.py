@@ -90,6 +90,37 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
             layout.label(text=choice.reason, icon="ERROR")
 
 
+class POCKETMOCAP_UL_people(bpy.types.UIList):
+    """The people the last reconstruction found: tick, name, frames seen and the frame of first appearance."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
+        row = layout.row(align=True)
+        row.prop(item, "build", text="")
+        row.label(text=item.label, icon="ARMATURE_DATA")
+        if item.frames > 1:
+            row.label(text=f"{item.frames_seen}/{item.frames} frames, from {item.first_frame}")
+
+
+class POCKETMOCAP_PT_people(SidebarPanel, bpy.types.Panel):
+    bl_label = "People"
+
+    @classmethod
+    def poll(cls, context):
+        return len(context.scene.pocket_mocap.people) > 0
+
+    def draw(self, context):
+        settings = context.scene.pocket_mocap
+        layout = self.layout
+        layout.template_list("POCKETMOCAP_UL_people", "", settings, "people", settings, "people_index",
+                             rows=min(6, max(2, len(settings.people))))
+        row = layout.row(align=True)
+        row.operator("pocket_mocap.tick_people", text="All").build = True
+        row.operator("pocket_mocap.tick_people", text="None").build = False
+        row = layout.row()
+        row.scale_y = 1.4
+        row.operator("pocket_mocap.build_people", icon="ARMATURE_DATA")
+
+
 class POCKETMOCAP_PT_body(SidebarPanel, bpy.types.Panel):
     bl_label = "Body"
     bl_options = {"DEFAULT_CLOSED"}
@@ -119,4 +150,5 @@ class POCKETMOCAP_PT_export(SidebarPanel, bpy.types.Panel):
 
 
 CLASSES = (POCKETMOCAP_MT_estimators, POCKETMOCAP_MT_body_models, POCKETMOCAP_PT_input,
-           POCKETMOCAP_PT_reconstruct, POCKETMOCAP_PT_body, POCKETMOCAP_PT_export)
+           POCKETMOCAP_PT_reconstruct, POCKETMOCAP_UL_people, POCKETMOCAP_PT_people, POCKETMOCAP_PT_body,
+           POCKETMOCAP_PT_export)

@@ -41,14 +41,16 @@ def rig_of(obj: bpy.types.Object | None) -> bpy.types.Object | None:
 
 
 def export_rig_fbx(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path,
-                   preset: str = "BLENDER") -> Path:
-    """Write ``armature`` and the meshes it deforms to ``filepath``; the selection is restored after."""
+                   preset: str = "BLENDER", also: list | tuple = ()) -> Path:
+    """Write ``armature`` and the meshes it deforms (and the armatures ``also``, several people, with theirs) to
+    ``filepath``; the selection is restored after."""
     filepath = Path(filepath)
     if not filepath.parent.is_dir():
         raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
     context.view_layer.update()  # objects linked since the last sync are not in view_layer.objects yet
-    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) == armature]
-    chosen = {armature, *meshes}
+    armatures = {armature, *also}
+    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) in armatures]
+    chosen = {*armatures, *meshes}
     previous = [obj for obj in context.view_layer.objects if obj.select_get()]
     previous_active = context.view_layer.objects.active
     try:

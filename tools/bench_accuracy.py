@@ -4,9 +4,12 @@ with the learned 3D stage (where its weights are present), the lifter's own poin
     .venv/bin/python tools/bench_accuracy.py [--body open|smplx_file...] [--fov 55]
 
 PA-MPJPE (mm) of the result's ``joints`` over the 12 limb joints on the H3.6M frames (3D truth);
-PCK@0.1 of ``joints_2d`` on COCO / MPII / H3.6M (2D truth; threshold 0.1 x the person's box size;
-the best-matching person). Raw MediaPipe: its world landmarks (3D) and image landmarks (2D); the lifter: its
-landmark points (3D) with MediaPipe's image landmarks (2D).
+PCK@0.1 of ``joints_2d`` on COCO / MPII / H3.6M (2D truth; threshold 0.1 x the person's box size) over every
+annotated person, each against the reconstructed person that matches them best (0 where none does); "person 1
+(old)": the measure before several people, the first reconstructed person against the annotated person it
+matches best. To measure another source tree with these measures (the tree before a change), put a folder
+holding it as ``pocket_mocap`` first on PYTHONPATH. Raw MediaPipe: its world landmarks (3D) and image landmarks
+(2D); the lifter: its landmark points (3D) with MediaPipe's image landmarks (2D).
 """
 
 from __future__ import annotations
@@ -83,9 +86,9 @@ def main() -> int:
     if not metrics.GT.is_dir():
         print(f"{metrics.GT} is absent: nothing to measure.")
         return 0
-    print(f"{'measure':<24}" + "".join(f"{column:>15}" for column in COLUMNS))
+    print(f"{'measure':<32}" + "".join(f"{column:>15}" for column in COLUMNS))
     for measure, values in evaluate(args.fov).items():
-        print(f"{measure:<24}" + "".join(f"{values[column]:>15.3f}" for column in COLUMNS))
+        print(f"{measure:<32}" + "".join(f"{values[column]:>15.3f}" for column in COLUMNS))
     return 0
 
 

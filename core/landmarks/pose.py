@@ -187,7 +187,11 @@ class PoseTracker:
             if not found:
                 return None
             rect = rect_from_detection(found[0], size)
-        raw = landmarks_in_rect(self.landmarker, rgb, rect, self.segmentation, self.min_tracking)
+        return self.accept(landmarks_in_rect(self.landmarker, rgb, rect, self.segmentation, self.min_tracking), size)
+
+    def accept(self, raw: RawPose | None, size: tuple[int, int]) -> PosePoints | None:
+        """This frame's landmarks ``raw`` (read from the crop this tracker or a detection placed), smoothed in
+        video, with the next frame's crop kept; ``None`` (the person lost) resets the smoothing."""
         if raw is None:
             self.previous = None
             self.smooth_points.reset()
@@ -196,7 +200,7 @@ class PoseTracker:
         points, visibility, auxiliary, world = self._smoothed(raw, size) if self.video else \
             (raw.points[:LANDMARKS], raw.visibility[:LANDMARKS], raw.points[LANDMARKS:], raw.world)
         self.previous = rect_from_auxiliary(auxiliary, size) if self.video else None
-        return PosePoints(points, visibility, raw.presence[:LANDMARKS], world, raw.score, rect, raw.segmentation)
+        return PosePoints(points, visibility, raw.presence[:LANDMARKS], world, raw.score, raw.rect, raw.segmentation)
 
     def _smoothed(self, raw: RawPose, size: tuple[int, int]) -> tuple:
         """``PoseLandmarkFiltering``: landmarks smoothed relative to the body's size (from the unfiltered

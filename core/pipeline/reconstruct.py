@@ -20,12 +20,14 @@ from ..errors import JobCancelled, MediaError, PocketMocapError
 from ..estimators.keypoints.estimator import KeypointEstimator
 from ..estimators.keypoints.fit import Camera
 from ..fileio import write_json_atomically
+from ..grounding.camera_motion import BackgroundMotion
 from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
+from ..tracking.detect import MAX_PEOPLE
 from ..worker.context import TaskContext
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
 
-RESULT_VERSION = 2  # bump when results change meaning: old cached results are then not reused
+RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
 PHOTO_ITERATIONS = 15
 ESTIMATORS = ("keypoints", "efficienthuman", "binaryhpe")
@@ -41,7 +43,6 @@ class Settings:
     smoothing: float = 0.5
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
-    person: int = 0
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
@@ -71,8 +72,6 @@ def run_reconstruct(job: dict, ctx: TaskContext) -> tuple[str, dict]:
     if settings.estimator not in ESTIMATORS:
         raise PocketMocapError(f'There is no "{settings.estimator}" estimator; choose one of '
                                f'{", ".join(ESTIMATORS)}.')
-    if settings.person != 0:
-        raise PocketMocapError("This version reconstructs the most prominent person only (person 0).")
     if settings.estimator != "keypoints":
         usable, reason = _network(settings.estimator).weights_status(settings.weights)
         if not usable:
@@ -124,22 +123,48 @@ def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings,
             run.ctx.warn(warning)
         run.step(info.path.name, info.frame_count)
         return {"input": str(info.path), "result": str(final), "frames": notes.get("frames", info.frame_count),
-                "reused": True}
-    warnings: list[str] = []
+                "people": notes.get("people", []), "reused": True}
     fps = info.fps or 30.0
     if info.kind == "photo":
-        frames, betas, camera = reconstruct_photo(info, model, settings)
+        people, camera, warnings = reconstruct_photo(info, model, settings)
+        for warning in warnings:
+            run.ctx.warn(warning)
         run.step(info.path.name)
     else:
         video = VideoReconstruction(info, model, settings, folder / "chunks", run)
-        frames, betas, camera = video.run()
+        people, camera = video.run()
         fps, warnings = video.fps, video.warnings
-    write_result(final, frames, betas=betas, fps=fps, family=model.family, gender=settings.gender,
-                 intrinsics=camera.matrix(), extra={"source": str(info.path), "estimator": settings.estimator,
-                                                    "body_model": settings.body_model})
-    write_json_atomically(folder / "notes.json", {"frames": int(len(frames["confidence"])), "warnings": warnings})
-    return {"input": str(info.path), "result": str(final), "frames": int(len(frames["confidence"])),
-            "reused": False}
+    write_people(final, people, fps=fps, family=model.family, gender=settings.gender, intrinsics=camera.matrix(),
+                 extra={"source": str(info.path), "estimator": settings.estimator, "body_model": settings.body_model})
+    frames = int(len(people[0].frames["confidence"]))
+    listed = [person.summary() for person in people]
+    write_json_atomically(folder / "notes.json", {"frames": frames, "people": listed, "warnings": warnings})
+    return {"input": str(info.path), "result": str(final), "frames": frames, "people": listed, "reused": False}
+
+
+@dataclass
+class Person:
+    """One person's reconstruction: ``frames`` in the one-person layout (``poses (F, J*3)``...) with
+    ``presence (F,)`` bool, the identity's fixed ``betas``, and its track id."""
+
+    track_id: int
+    frames: dict
+    betas: np.ndarray
+
+    def summary(self) -> dict:
+        seen = np.flatnonzero(self.frames["presence"])
+        return {"track_id": int(self.track_id), "frames_seen": int(len(seen)),
+                "first_frame": int(seen[0]) if len(seen) else 0}
+
+
+def write_people(path: Path, people: list[Person], **fields) -> Path:
+    """The result file: one person in the one-person layout, several with the leading person axis."""
+    if len(people) == 1:
+        frames = {key: value for key, value in people[0].frames.items() if key != "presence"}
+        return write_result(path, frames, betas=people[0].betas, **fields)
+    frames = {key: np.stack([person.frames[key] for person in people]) for key in people[0].frames}
+    return write_result(path, frames, betas=np.stack([person.betas for person in people]), **fields,
+                        track_ids=np.asarray([person.track_id for person in people]))
 
 
 def _read_notes(folder: Path) -> dict:
@@ -150,17 +175,38 @@ def _read_notes(folder: Path) -> dict:
     return notes if isinstance(notes, dict) else {}
 
 
-def reconstruct_photo(info, model, settings) -> tuple[dict, np.ndarray, Camera]:
+def reconstruct_photo(info, model, settings) -> tuple[list[Person], Camera, list[str]]:
     (_, rgb), = media.iter_frames(info.path)
     camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
+    warnings = []
     with estimator_for(settings, model, camera, video=False) as estimator:
-        item = estimator.observe(rgb, search=True)
-        if item is None:
+        found = observe_people(estimator, rgb, search=True)
+        if not found:
             raise MediaError(f'No person was found in "{info.path.name}". Use a photo where the whole body, or '
                              'at least head and shoulders, is clearly visible.')
-        betas = estimator.shape([item])
-        frame = estimator.fitter(betas, temporal=0.0).estimate(item, PHOTO_ITERATIONS)
-    return {key: np.asarray([value]) for key, value in frame.items()}, betas, camera
+        if getattr(estimator, "crowded", False):
+            warnings.append(crowd_warning(info.path.name))
+        people = []
+        for track_id, item in sorted(found.items()):
+            betas = estimator.shape([item])
+            frame = estimator.fitter(betas, temporal=0.0).estimate(item, PHOTO_ITERATIONS)
+            frames = {key: np.asarray([value]) for key, value in frame.items()} | {"presence": np.ones(1, bool)}
+            people.append(Person(track_id, frames, betas))
+    return people, camera, warnings
+
+
+def observe_people(estimator, rgb: np.ndarray, search: bool = False) -> dict:
+    """``{track id: observation}`` of everyone the estimator sees; an estimator that follows one person gives
+    that person as person 1."""
+    if hasattr(estimator, "observe_people"):
+        return estimator.observe_people(rgb)
+    item = estimator.observe(rgb, search=search)
+    return {} if item is None else {1: item}
+
+
+def crowd_warning(name: str) -> str:
+    return (f'More than {MAX_PEOPLE} people are in "{name}": the {MAX_PEOPLE} found first (the most prominent) '
+            "are reconstructed, the others are left out.")
 
 
 def estimator_for(settings: Settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
@@ -182,50 +228,175 @@ def _network(name: str):
     return efficienthuman
 
 
+MIN_TRACK_SECONDS = 0.5  # an identity seen for less (a passer-by's glimpse, a false detection) is left out
+MAX_TRACKS = 2 * MAX_PEOPLE  # identities in one video (people come and go); later ones are left out, with a warning
+
+
+def rest_frame(joints: int, fitter) -> dict:
+    """A frame before a person is first seen: the rest pose at the camera, confidence 0, absent."""
+    frame = {"poses": np.zeros(joints * 3), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
+             "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4), "presence": 0.0}
+    if getattr(fitter, "expressions", 0):  # an estimator that predicts the face
+        frame["expression"] = np.zeros(fitter.expressions)
+    return frame
+
+
+class Lane:
+    """One identity's fitting across a video: its fixed body shape, its fitter (warm starts), the smoothing of
+    its output and its last pose (held, confidence 0, where the person is not seen)."""
+
+    def __init__(self, track_id: int, betas: np.ndarray, fitter, fps: float, smoothing: float, joints: int):
+        self.track_id, self.betas, self.fitter, self.joints = track_id, betas, fitter, joints
+        self.filters = {name: OneEuroFilter(fps, smoothing) for name in ("rotations", "trans")}
+        self.last: dict | None = None
+
+    def state(self) -> dict:
+        return {"betas": self.betas, "fitter": self.fitter.state(), "last": self.last,
+                "filters": {name: f.state() for name, f in self.filters.items()}}
+
+    def restore(self, state: dict) -> None:
+        self.fitter.restore(state.get("fitter", {}))
+        if state.get("last") is not None:
+            self.last = {key: np.asarray(value) for key, value in state["last"].items()}
+        for name, saved in state.get("filters", {}).items():
+            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
+
+    def absent(self) -> dict:
+        """A frame without this person: the last pose held, or the rest pose before the first; confidence 0."""
+        return rest_frame(self.joints, self.fitter) if self.last is None else dict(self.last, confidence=0.0,
+                                                                                    presence=0.0)
+
+    def fit(self, item, camera: Camera) -> dict:
+        """This frame's pose from observation ``item`` (or the held pose when it is ``None``)."""
+        if item is None:
+            return self.absent()
+        self.last = dict(self._smooth_output(self.fitter.estimate(item), camera), presence=1.0)
+        return self.last
+
+    def _smooth_output(self, frame: dict, camera: Camera) -> dict:
+        """One-Euro on the fitted rotations as quaternions (sign kept continuous) and on the translation;
+        joints are recomputed from the smoothed pose so that they stay consistent with it."""
+        quaternions = axis_angle_to_quaternion(frame["poses"].reshape(-1, 3).astype(np.float64))
+        previous = self.filters["rotations"].value
+        if previous is not None:
+            quaternions = np.where(np.sum(quaternions * previous, axis=1, keepdims=True) < 0, -quaternions,
+                                   quaternions)
+        smoothed = self.filters["rotations"](quaternions)
+        smoothed /= np.linalg.norm(smoothed, axis=1, keepdims=True)
+        poses = quaternion_to_axis_angle(smoothed).ravel()
+        trans = self.filters["trans"](frame["trans"])
+        joints = self.fitter.joints(poses, trans)
+        return dict(frame, poses=poses.astype(np.float32), trans=trans.astype(np.float32), joints=joints,
+                    joints_2d=camera.project(joints))
+
+
 class VideoReconstruction:
-    """Frame by frame with the estimator's tracking, smoothed, written in chunks; resumes where it stopped."""
+    """Frame by frame with the estimator's tracking, one lane per identity, smoothed, written in chunks; resumes
+    where it stopped."""
 
     def __init__(self, info: media.MediaInfo, model: BodyModel, settings: Settings, chunks: Path, run: Run):
         self.info, self.model, self.settings, self.run_progress = info, model, settings, run
         self.store = ChunkStore(chunks)
         self.camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
         self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
-        self.filters = {name: OneEuroFilter(info.fps or 30.0, settings.smoothing) for name in ("rotations", "trans")}
-        self.last: dict | None = None
+        self.lanes: dict[int, Lane] = {}
+        self.window: dict[int, list] = {}  # track id -> its observations in the first frames: its body shape
         self.video = media.VideoFrames(info.path)  # keeps each decoded frame's time
         self.fps = info.fps or 30.0  # of the result: the container's, or the one a variable rate is resampled to
         self.warnings: list[str] = []
+        self.background = BackgroundMotion()  # is the camera still? (for the world trajectory)
+        self.motion: dict[int, float] = {}  # frame index -> the background's motion since the frame before
+        self._said: set[str] = set()
 
-    def run(self) -> tuple[dict, np.ndarray, Camera]:
+    def run(self) -> tuple[list[Person], Camera]:
         state = self.store.state()
         start = self.store.next_frame()
         self.run_progress.step(self.info.path.name, start)
         with estimator_for(self.settings, self.model, self.camera, True, self.info.fps or 30.0) as estimator:
-            frames = ((index, estimator.observe(rgb)) for index, rgb in self._frames_after(start))
-            pending = [] if "betas" in state else _take(frames, SHAPE_FRAMES)
-            betas = np.asarray(state["betas"], np.float32) if "betas" in state else \
-                estimator.shape([item for _, item in pending])
-            fitter = estimator.fitter(betas)
-            self._restore(state, estimator, fitter)
+            frames = ((index, self._observe(estimator, rgb)) for index, rgb in self._frames_after(start))
+            if "lanes" in state:
+                estimator.restore(state.get("estimator", {}))
+                for track_id, saved in state["lanes"].items():
+                    self._new_lane(estimator, int(track_id), np.asarray(saved["betas"], np.float32)).restore(saved)
+                pending = []
+            else:
+                pending = _take(frames, SHAPE_FRAMES)
+                for _, people in pending:
+                    for track_id, item in people.items():
+                        self.window.setdefault(track_id, []).append(item)
             try:
-                self._fit_all(estimator, fitter, _chain(pending, frames), start, betas)
+                self._fit_all(estimator, _chain(pending, frames), start)
             except JobCancelled:
-                self._keep_partial(betas)
+                self._keep_partial()
                 raise
-        finished = self.store.frames()
-        if warning := media.truncation_warning(self.info, len(finished["confidence"])):
+        return self._finished(), self.camera
+
+    def _observe(self, estimator, rgb: np.ndarray) -> dict:
+        people = observe_people(estimator, rgb)
+        if getattr(estimator, "crowded", False):
+            self._warn_once(crowd_warning(self.info.path.name))
+        return people
+
+    def _new_lane(self, estimator, track_id: int, betas: np.ndarray) -> Lane:
+        lane = Lane(track_id, betas, estimator.fitter(betas), self.info.fps or 30.0, self.settings.smoothing,
+                    len(self.model.parents))
+        self.lanes[track_id] = lane
+        return lane
+
+    def _finished(self) -> list[Person]:
+        ids, frames = self.store.people()
+        count = frames["confidence"].shape[-1] if "confidence" in frames else 0
+        if warning := media.truncation_warning(self.info, count):
             self._warn(warning)
-        if len(finished["confidence"]) == 0 or not np.any(finished["confidence"] > 0):
+        if not len(ids) or not np.any(frames["presence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
-        missing = int(np.sum(finished["confidence"] == 0))
-        if missing:
-            self._warn(f'No person was found in {missing} of the {len(finished["confidence"])} frames of '
-                       f'"{self.info.path.name}"; those frames hold the last pose (confidence 0).')
-        return self._at_constant_rate(finished), betas, self.camera
+        people = self._people(ids, self._at_constant_rate(frames))
+        self._report_gaps(people)
+        return people
+
+    def _people(self, ids: np.ndarray, frames: dict, leave_out: bool = True) -> list[Person]:
+        """The lanes as people; identities seen under MIN_TRACK_SECONDS are left out (unless nobody is longer)."""
+        shared = {key: frames[key] for key in ("time", "background_motion") if key in frames}
+        people = []
+        for row, track_id in enumerate(ids):
+            own = {key: value[row] for key, value in frames.items() if key not in shared}
+            own["presence"] = own["presence"] > 0
+            people.append(Person(int(track_id), own | shared, self.lanes[int(track_id)].betas))
+        people.sort(key=lambda person: person.track_id)
+        seen = [int(person.frames["presence"].sum()) for person in people]
+        enough = min(frames["presence"].shape[-1], max(3, round(MIN_TRACK_SECONDS * self.fps)))
+        kept = [person for person, count in zip(people, seen, strict=True) if count >= enough]
+        if not leave_out or not kept:
+            return people if not kept else kept
+        if len(kept) < len(people):
+            self._warn(f'{len(people) - len(kept)} of the people found in "{self.info.path.name}" were seen for '
+                       f"under {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) and are left out.")
+        return kept
+
+    def _report_gaps(self, people: list[Person]) -> None:
+        name = self.info.path.name
+        total = len(people[0].frames["presence"])
+        if len(people) == 1:
+            missing = int(np.sum(~people[0].frames["presence"]))
+            if missing:
+                self._warn(f'No person was found in {missing} of the {total} frames of "{name}"; those frames hold '
+                           "the last pose (confidence 0).")
+            return
+        partly = [f"person {number} in {int(person.frames['presence'].sum())}"
+                  for number, person in enumerate(people, start=1) if not person.frames["presence"].all()]
+        if partly:
+            self._warn(f'{len(people)} people were found in "{name}"; not in every one of its {total} frames: '
+                       f"{', '.join(partly)}. Where a person is not seen the rig holds their last pose, or the rest "
+                       "pose before they appear (confidence 0).")
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
         self.run_progress.ctx.warn(message)
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            self._warn(message)
 
     def _at_constant_rate(self, frames: dict) -> dict:
         """A variable-frame-rate video's frames resampled by their times to its most common frame interval (each
@@ -240,15 +411,17 @@ class VideoReconstruction:
         self._warn(f'"{self.info.path.name}" has a variable frame rate (its frames are {steps.min():.0f} to '
                    f"{steps.max():.0f} ms apart): its {len(times)} frames were placed at their times, as "
                    f"{len(indices)} frames at {self.fps:.3g} fps.")
-        return {key: value[indices] for key, value in frames.items()}
+        return {key: value[indices] if key == "background_motion" else value[:, indices]
+                for key, value in frames.items()}
 
-    def _keep_partial(self, betas: np.ndarray) -> None:
+    def _keep_partial(self) -> None:
         """On cancel: the frames finished so far as ``partial.npz``, for a user who wants to keep them."""
-        finished = self.store.frames()
-        if len(finished["confidence"]):
+        ids, frames = self.store.people()
+        if len(ids):
+            frames.pop("time", None)
             partial = self.store.folder.parent / "partial.npz"
-            write_result(partial, finished, betas=betas, fps=self.info.fps or 30.0, family=self.model.family,
-                         gender=self.settings.gender, intrinsics=self.camera.matrix(),
+            write_people(partial, self._people(ids, frames, leave_out=False), fps=self.info.fps or 30.0,
+                         family=self.model.family, gender=self.settings.gender, intrinsics=self.camera.matrix(),
                          extra={"source": str(self.info.path), "estimator": self.settings.estimator,
                                 "body_model": self.settings.body_model})
             self.run_progress.ctx.partial_result = str(partial)
@@ -258,69 +431,61 @@ class VideoReconstruction:
         or repeated whatever the codec's seeking does."""
         for index, rgb in self.video:
             if index >= start:
+                seen = [lane.last["person_box"] for lane in self.lanes.values()
+                        if lane.last is not None and lane.last["confidence"] > 0]
+                box = max(seen, key=lambda b: float(np.prod(b[2:] - b[:2]))) if seen else None  # the largest person
+                self.motion[index] = self.background(rgb, box)
                 yield index, rgb
 
-    def _restore(self, state: dict, estimator, fitter) -> None:
-        if "last" in state:
-            fitter.restore(state.get("fitter", {}))
-            estimator.restore(state.get("estimator", {}))
-            self.last = {key: np.asarray(value) for key, value in state["last"].items()}
-        for name, saved in state.get("filters", {}).items():
-            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
-
-    def _fit_all(self, estimator, fitter, items, start: int, betas: np.ndarray) -> None:
-        batch: dict[str, list] = {}
+    def _fit_all(self, estimator, items, start: int) -> None:
+        batch: dict[int, dict[str, list]] = {}
+        shared: dict[str, list] = {}
         batch_start = start
         try:
-            for index, item in items:
+            for index, people in items:
                 self.run_progress.ctx.check_cancelled()
-                self.last = self._fit_frame(fitter, item)
-                for key, value in self.last.items():
-                    batch.setdefault(key, []).append(value)
-                batch.setdefault("time", []).append(self.video.times[index])
+                for track_id in people:
+                    if track_id not in self.lanes:
+                        self._start_lane(estimator, track_id, people[track_id])
+                rows = len(shared.get("time", []))
+                for track_id, lane in self.lanes.items():
+                    frame = lane.fit(people.get(track_id), self.camera)
+                    lane_batch = batch.setdefault(track_id, {})
+                    if not lane_batch and rows:  # a new person in this chunk: absent in its earlier frames
+                        for key, value in rest_frame(lane.joints, lane.fitter).items():
+                            lane_batch[key] = [value] * rows
+                    for key, value in frame.items():
+                        lane_batch.setdefault(key, []).append(value)
+                shared.setdefault("time", []).append(self.video.times[index])
+                shared.setdefault("background_motion", []).append(self.motion.pop(index, np.nan))
                 self.run_progress.step(self.info.path.name)
-                if len(batch["confidence"]) >= self.chunk_frames:
-                    self._flush(batch_start, batch, estimator, fitter, betas)
-                    batch_start, batch = index + 1, {}
+                if len(shared["time"]) >= self.chunk_frames:
+                    self._flush(batch_start, batch, shared, estimator)
+                    batch_start, batch, shared = index + 1, {}, {}
         except JobCancelled:
-            if batch:
-                self._flush(batch_start, batch, estimator, fitter, betas)
+            if shared:
+                self._flush(batch_start, batch, shared, estimator)
             raise
+        if shared:
+            self._flush(batch_start, batch, shared, estimator)
+
+    def _start_lane(self, estimator, track_id: int, item) -> None:
+        if len(self.lanes) >= MAX_TRACKS:
+            self._warn_once(f'More than {MAX_TRACKS} different people appear in "{self.info.path.name}": the first '
+                            f"{MAX_TRACKS} are reconstructed, later ones are left out.")
+            return
+        betas = estimator.shape(self.window.pop(track_id, None) or [item])  # fixed for this identity from here on
+        self._new_lane(estimator, track_id, betas)
+
+    def _flush(self, start: int, batch: dict, shared: dict, estimator) -> None:
+        state = {"estimator": estimator.state(), "lanes": {str(k): lane.state() for k, lane in self.lanes.items()}}
+        arrays = {"track_id": list(batch)} | shared
         if batch:
-            self._flush(batch_start, batch, estimator, fitter, betas)
-
-    def _fit_frame(self, fitter, item) -> dict:
-        if item is None:  # no person this frame: hold the last pose (or rest before the first), confidence 0
-            if self.last is None:
-                empty = len(self.model.parents) * 3
-                frame = {"poses": np.zeros(empty), "trans": np.zeros(3), "joints": np.zeros((24, 3)),
-                         "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4)}
-                if getattr(fitter, "expressions", 0):  # an estimator that predicts the face
-                    frame["expression"] = np.zeros(fitter.expressions)
-                return frame
-            return dict(self.last, confidence=0.0)
-        return self._smooth_output(fitter, fitter.estimate(item))
-
-    def _smooth_output(self, fitter, frame: dict) -> dict:
-        """One-Euro on the fitted rotations as quaternions (sign kept continuous) and on the translation;
-        joints are recomputed from the smoothed pose so that they stay consistent with it."""
-        quaternions = axis_angle_to_quaternion(frame["poses"].reshape(-1, 3).astype(np.float64))
-        previous = self.filters["rotations"].value
-        if previous is not None:
-            quaternions = np.where(np.sum(quaternions * previous, axis=1, keepdims=True) < 0, -quaternions,
-                                   quaternions)
-        smoothed = self.filters["rotations"](quaternions)
-        smoothed /= np.linalg.norm(smoothed, axis=1, keepdims=True)
-        poses = quaternion_to_axis_angle(smoothed).ravel()
-        trans = self.filters["trans"](frame["trans"])
-        joints = fitter.joints(poses, trans)
-        return dict(frame, poses=poses.astype(np.float32), trans=trans.astype(np.float32), joints=joints,
-                    joints_2d=self.camera.project(joints))
-
-    def _flush(self, start: int, batch: dict, estimator, fitter, betas: np.ndarray) -> None:
-        state = {"betas": betas, "fitter": fitter.state(), "estimator": estimator.state(), "last": self.last,
-                 "filters": {name: f.state() for name, f in self.filters.items()}}
-        self.store.write(start, batch, state)
+            for key in next(iter(batch.values())):
+                arrays[key] = [lane_batch[key] for lane_batch in batch.values()]
+        else:  # nobody yet: an empty person axis keeps the frame count
+            arrays |= {"confidence": np.zeros((0, len(shared["time"]))), "presence": np.zeros((0, len(shared["time"])))}
+        self.store.write(start, arrays, state)
 
 
 def _take(items, count: int) -> list:

@@ -11,6 +11,7 @@ from ..errors import PocketMocapError
 
 FOV_DEGREES = (10.0, 150.0)  # the Blender setting's range too
 SMOOTHING = (0.0, 1.0)
+FOOT_LOCK = (0.0, 1.0)
 THREADS = (1, 64)
 GENDERS = ("neutral", "female", "male")
 BODY_MODELS = ("open", "smpl", "smplx")
@@ -37,19 +38,33 @@ def whole_number_in_range(value, what: str, low: int, high: int) -> int:
     return int(number)
 
 
-def check_person(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PocketMocapError(f"The person must be given by a number (0 is the most prominent); {value} was given.")
-    try:
-        person = float(value)
-    except (TypeError, ValueError):
-        raise PocketMocapError(f"The person must be given by a number (0 is the most prominent); {str(value)[:40]!r} "
-                               "is not one.") from None
-    if not math.isfinite(person) or person != int(person) or person < 0:
-        raise PocketMocapError(f"The person must be 0 or more (0 is the most prominent); {value} was given.")
-    if person != 0:
-        raise PocketMocapError("This version reconstructs the most prominent person only: use person 0.")
-    return 0
+MAX_PERSON_NUMBER = 1000
+PERSON_CHOICES = ("all, 0 (the most prominent) or the numbers of the people to keep as the rigs are named "
+                  "(1, 2, ...; several with commas, such as 1,3)")
+
+
+def check_person(value) -> str | list[int]:
+    """Which people to keep: ``"all"``, or a list of numbers (``[0]``: the most prominent; ``[1, 3]``: people 1
+    and 3 of each input, numbered as their rigs are)."""
+    if value is None or value == "all":
+        return "all"
+    if isinstance(value, bool) or not isinstance(value, int | str | list):
+        raise PocketMocapError(f"The person must be {PERSON_CHOICES}; {str(value)[:40]!r} was given.")
+    items = value if isinstance(value, list) else str(value).split(",")
+    numbers = []
+    for item in items:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.lstrip("-").isdigit():
+            raise PocketMocapError(f"The person must be {PERSON_CHOICES}; {str(value)[:40]!r} was given.")
+        number = int(text)
+        if not 0 <= number <= MAX_PERSON_NUMBER:
+            raise PocketMocapError(f"Each person's number must be 0 or more and at most {MAX_PERSON_NUMBER}; "
+                                   f"{str(value)[:40]!r} was given.")
+        numbers.append(number)
+    if 0 in numbers and len(numbers) > 1:
+        raise PocketMocapError("Person 0 (the most prominent) stands alone: give 0, or the people's numbers such as "
+                               "1,3.")
+    return list(dict.fromkeys(numbers))
 
 
 def check_reconstruct(job: dict) -> dict:
@@ -59,6 +74,8 @@ def check_reconstruct(job: dict) -> dict:
         checked["fov_degrees"] = number_in_range(job["fov_degrees"], "field of view", *FOV_DEGREES, " degrees")
     if "smoothing" in job:
         checked["smoothing"] = number_in_range(job["smoothing"], "smoothing", *SMOOTHING)
+    if "foot_lock" in job:
+        checked["foot_lock"] = number_in_range(job["foot_lock"], "foot lock strength", *FOOT_LOCK)
     if "person" in job:
         checked["person"] = check_person(job["person"])
     if job.get("gender", "neutral") not in GENDERS:

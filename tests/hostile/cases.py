@@ -635,12 +635,13 @@ def argument_cases() -> list[Case]:
     for value in ("0", "1", "0.25"):
         cases.append(Case("arguments", f"smooth={value}-accepted", {}, rec("missing.png", extra=(f"--smooth={value}",)),
                           1, "does not exist"))
-    for value, says in (("-1", "0 or more"), ("1", "person 0"), ("99", "person 0"), ("1.5", "--person"),
-                        ("x", "--person"), ("1e9", "--person"), ("99999999999999999999", "person 0")):
+    for value, says in (("-1", "0 or more"), ("1.5", "such as 1,3"), ("x", "such as 1,3"), ("1e9", "such as 1,3"),
+                        ("99999999999999999999", "at most 1000"), ("0,1", "stands alone"), ("1,,2", "such as 1,3")):
         cases.append(Case("arguments", f"person={value}", NOISE, rec("noise.png", extra=(f"--person={value}",)), 2,
                           says, fast=value == "-1"))
-    cases.append(Case("arguments", "person=0-accepted", {}, rec("missing.png", extra=("--person=0",)), 1,
-                      "does not exist"))
+    for value in ("0", "all", "2", "1,3"):
+        cases.append(Case("arguments", f"person={value}-accepted", {}, rec("missing.png", extra=(f"--person={value}",)),
+                          1, "does not exist"))
     for value in ("0", "-1", "65", "1000", "x"):
         cases.append(Case("arguments", f"threads={value}", NOISE, rec("noise.png", extra=(f"--threads={value}",)), 2,
                           "worker threads must be|--threads"))

@@ -11,8 +11,9 @@ from pocket_mocap.core.worker.request import absolute_paths, check_reconstruct
 @pytest.mark.parametrize("key, value, says", [
     ("fov_degrees", 0, "between 10 and 150"), ("fov_degrees", float("nan"), "between 10 and 150"),
     ("fov_degrees", "55", None), ("fov_degrees", True, "a number"), ("smoothing", float("inf"), "between 0 and 1"),
-    ("smoothing", "x", "a number"), ("person", 1, "person 0"), ("person", -2, "0 or more"),
-    ("person", 0.5, "0 or more"), ("threads", 0, "between 1 and 64"), ("threads", 2.5, "whole number"),
+    ("smoothing", "x", "a number"), ("person", "1,x", "such as 1,3"), ("person", -2, "0 or more"),
+    ("person", 0.5, "such as 1,3"), ("person", "0,2", "stands alone"), ("person", 1001, "at most 1000"),
+    ("threads", 0, "between 1 and 64"), ("threads", 2.5, "whole number"),
     ("gender", "other", "no gender"), ("body_model", "smplh", "no body model"),
 ], ids=lambda v: str(v))
 def test_request_values_are_checked(key, value, says):

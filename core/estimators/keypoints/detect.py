@@ -37,6 +37,49 @@ class LandmarkDetector:
                            found.left_hand, found.right_hand, found.face, pose.segmentation)
 
 
+class PeopleDetector:
+    """Holistic landmarks of everyone in a stream (``core/tracking``): ``detect(rgb)`` -> ``{track id:
+    Observation}``; ``video=True`` keeps identities between frames, otherwise the one photo is searched over
+    tiles too. ``crowded`` says whether the last frame held more people than ``limit``."""
+
+    def __init__(self, video: bool, hands_and_face: bool = True, fps: float = 30.0, limit: int | None = None):
+        from ...tracking.detect import MAX_PEOPLE
+        from ...tracking.people import PeopleLandmarks
+
+        self.limit = limit or MAX_PEOPLE
+        self._people = PeopleLandmarks(video, hands_and_face, fps, self.limit)
+
+    @property
+    def crowded(self) -> bool:
+        return self._people.crowded
+
+    def close(self) -> None:
+        self._people.close()
+
+    def __enter__(self) -> PeopleDetector:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def detect(self, rgb: np.ndarray) -> dict[int, Observation]:
+        """Everyone in ``rgb (H, W, 3) uint8`` (shrunk for detection when huge; points in its own pixels)."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        scale = min(1.0, DETECTION_MAX_SIDE / max(width, height))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)),
+                                                    interpolation=cv2.INTER_AREA)
+        people = {}
+        for track_id, found in self._people(small).items():
+            pose = found.pose
+            hands_face = [None if points is None else np.column_stack([points[:, :2] / scale, points[:, 2] / scale])
+                          for points in (found.left_hand, found.right_hand, found.face)]
+            people[track_id] = Observation(width, height, found.pose_pixels[:, :2] / scale, pose.visibility.copy(),
+                                           pose.world.copy(), *hands_face)
+        return people
+
+
 DETECTION_MAX_SIDE = 1920  # larger photos are shrunk for detection only; landmarks are scaled back
 
 

@@ -11,7 +11,7 @@ from ...lifting.lifter import Lifter
 from ...pipeline.smoothing import OneEuroFilter
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
-from .detect import LandmarkDetector, detect_anywhere
+from .detect import PeopleDetector
 from .fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
 from .hands import finger_rotations, finger_tips, jaw_rotation
 
@@ -19,13 +19,14 @@ VIDEO_ITERATIONS = 4
 
 
 class KeypointEstimator:
-    """The keypoint-guided default, frame by frame: MediaPipe landmarks (smoothed for video) -> fit."""
+    """The keypoint-guided default, frame by frame: every person's MediaPipe landmarks (smoothed for video, per
+    identity) -> fit."""
 
     def __init__(self, settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
-        self.settings, self.model, self.camera = settings, model, camera
-        self.detector = LandmarkDetector(video=video, hands_and_face=settings.hands_and_face)
+        self.settings, self.model, self.camera, self.video, self.fps = settings, model, camera, video, fps
+        self.detector = PeopleDetector(video=video, hands_and_face=settings.hands_and_face, fps=fps)
         self.lifter = Lifter() if getattr(settings, "lifter", False) else None
-        self.filters = {name: OneEuroFilter(fps, settings.smoothing if video else 0.0) for name in ("pose_2d", "world")}
+        self.filters: dict[int, dict[str, OneEuroFilter]] = {}
 
     def __enter__(self) -> KeypointEstimator:
         return self
@@ -33,16 +34,26 @@ class KeypointEstimator:
     def __exit__(self, *_exc) -> None:
         self.detector.close()
 
-    def observe(self, rgb: np.ndarray, search: bool = False) -> Observation | None:
-        """Landmarks of the person in ``rgb``; ``search`` also looks in crops when the whole image fails."""
-        obs = detect_anywhere(self.detector, rgb) if search else self.detector.detect(rgb)
-        if obs is not None:
+    @property
+    def crowded(self) -> bool:
+        """Whether the last frame held more people than are reconstructed (``core/tracking/detect.py``)."""
+        return self.detector.crowded
+
+    def observe_people(self, rgb: np.ndarray) -> dict[int, Observation]:
+        """Landmarks of everyone in ``rgb``, by track id (a photo's people numbered from the largest)."""
+        people = self.detector.detect(rgb)
+        for track_id, obs in people.items():
             if self.lifter is not None:  # the learned 3D stage: where the landmark points really are
                 obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal,
                                                 (self.camera.cx, self.camera.cy))
-            obs.pose_2d = self.filters["pose_2d"](obs.pose_2d)
-            obs.world = self.filters["world"](obs.world)
-        return obs
+            filters = self.filters.setdefault(track_id, self._new_filters())
+            obs.pose_2d = filters["pose_2d"](obs.pose_2d)
+            obs.world = filters["world"](obs.world)
+        return people
+
+    def _new_filters(self) -> dict[str, OneEuroFilter]:
+        strength = self.settings.smoothing if self.video else 0.0
+        return {name: OneEuroFilter(self.fps, strength) for name in ("pose_2d", "world")}
 
     def shape(self, items: list) -> np.ndarray:
         seen = [obs for obs in items if obs is not None]
@@ -52,11 +63,19 @@ class KeypointEstimator:
         return FrameFitter(self.model, self.camera, betas, self.settings, temporal)
 
     def state(self) -> dict:
-        return {name: f.state() for name, f in self.filters.items()}
+        people = self.detector._people
+        return {"filters": {str(track_id): {name: f.state() for name, f in filters.items()}
+                            for track_id, filters in self.filters.items()},
+                "tracker": people.tracker.state(), "frame": people.frame}
 
     def restore(self, state: dict) -> None:
-        for name, saved in state.items():
-            self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
+        for track_id, saved_filters in state.get("filters", {}).items():
+            filters = self.filters.setdefault(int(track_id), self._new_filters())
+            for name, saved in saved_filters.items():
+                filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
+        people = self.detector._people
+        people.tracker.restore(state.get("tracker", {}))
+        people.frame = int(state.get("frame", 0))
 
 
 class FrameFitter:

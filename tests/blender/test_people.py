@@ -1,0 +1,83 @@
+"""Several people in real Blender, from the panel: the list of people found, the choice, one rig each in its own
+colour, one camera (skipped without ../shared/media)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SHARED_MEDIA, run_reconstruct
+from support.people import SIX, tiled_photo
+
+pytestmark = [pytest.mark.blender,
+              pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")]
+bpy = pytest.importorskip("bpy")
+TWO_PEOPLE = SHARED_MEDIA / "videos" / "v05_two_people_multi__mmhuman3d_multi_person_demo.mp4"
+
+
+@pytest.fixture(autouse=True)
+def empty_scene(addon):
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    settings = bpy.context.scene.pocket_mocap
+    settings.body_model, settings.estimator, settings.hands_and_face = "open", "keypoints", False
+    yield
+    settings.hands_and_face = True
+
+
+def rigs() -> list:
+    return sorted((o for o in bpy.data.objects if o.type == "ARMATURE"), key=lambda o: o.name)
+
+
+def test_two_people_are_listed_then_built_as_chosen(addon):
+    status = run_reconstruct(addon, "VIDEO", TWO_PEOPLE)
+    assert status.message_level == "INFO" and "Found 2 people" in status.message, status.message
+    assert rigs() == [], "nothing is built before the artist chooses"
+    people = bpy.context.scene.pocket_mocap.people
+    assert [(p.label, p.frames_seen, p.frames, p.first_frame) for p in people] == [
+        ("Person 1", 40, 40, 1), ("Person 2", 40, 40, 1)]
+    people[1].build = False
+    assert bpy.ops.pocket_mocap.build_people() == {"FINISHED"}
+    assert [r.name for r in rigs()] == ["Person 1"]
+    assert len([o for o in bpy.data.objects if o.type == "CAMERA"]) == 1
+
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    people[1].build = True
+    assert bpy.ops.pocket_mocap.build_people() == {"FINISHED"}
+    first, second = rigs()
+    assert (first.name, second.name) == ("Person 1", "Person 2")
+    assert first["pocket_mocap_person"] == 1 and second["pocket_mocap_person"] == 2
+    cameras = [o for o in bpy.data.objects if o.type == "CAMERA"]
+    assert len(cameras) == 1 and bpy.context.scene.camera == cameras[0], "one camera for everyone"
+    meshes = [next(c for c in rig.children if c.type == "MESH") for rig in (first, second)]
+    colours = [tuple(mesh.color) for mesh in meshes]
+    assert np.abs(np.subtract(*colours)).max() > 0.2, "distinct colours"
+    assert [tuple(mesh.active_material.diffuse_color) for mesh in meshes] == colours
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, 40)
+    for frame in (1, 20, 40):
+        scene.frame_set(frame)
+        pelvis = [np.array(rig.matrix_world @ rig.pose.bones["pelvis"].head) for rig in (first, second)]
+        assert pelvis[0][0] < pelvis[1][0] - 0.5, "person 1 stays on the left, person 2 on the right"
+
+
+def test_tick_all_and_none(addon):
+    run_reconstruct(addon, "VIDEO", TWO_PEOPLE)
+    assert bpy.ops.pocket_mocap.tick_people(build=False) == {"FINISHED"}
+    assert not bpy.ops.pocket_mocap.build_people.poll()
+    assert bpy.ops.pocket_mocap.tick_people(build=True) == {"FINISHED"}
+    assert all(p.build for p in bpy.context.scene.pocket_mocap.people)
+    assert bpy.ops.pocket_mocap.build_people.poll()
+
+
+def test_a_photo_of_six_people_becomes_six_rigs(addon, tmp_path):
+    photo = tiled_photo(tmp_path / "six people.png", list(SIX), columns=3, cell=400)
+    status = run_reconstruct(addon, "PHOTO", photo)
+    assert "Found 6 people" in status.message, status.message
+    assert bpy.ops.pocket_mocap.build_people() == {"FINISHED"}
+    built = rigs()
+    assert [r.name for r in built] == [f"Person {n}" for n in range(1, 7)]
+    colours = {tuple(round(c, 3) for c in next(c for c in r.children if c.type == "MESH").color) for r in built}
+    assert len(colours) == 6
+    assert all(r.animation_data is None or r.animation_data.action is None for r in built), "poses, not motions"
+    assert len([o for o in bpy.data.objects if o.type == "CAMERA"]) == 1
