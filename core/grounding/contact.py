@@ -1,6 +1,6 @@
 """Foot contact per frame for the heel and toe of each foot, from the feet's height above the floor and their
-speed along it (world frame, after the trajectory is steadied). A learned contact model plugs in through
-``learned``: its probabilities then take the place of the rule's.
+speed along it (world frame). A learned contact model (the temporal lifter's, when it is bundled) would give
+``contact_frames`` its probabilities in place of ``contact_scores``'s.
 """
 
 from __future__ import annotations
@@ -44,12 +44,11 @@ def contact_scores(heights: np.ndarray, speeds: np.ndarray) -> np.ndarray:
     return low * still
 
 
-def contact_frames(scores: np.ndarray, valid: np.ndarray, fps: float, learned: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def contact_frames(scores: np.ndarray, valid: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Confidence ``(F, 4)`` and in-contact flags ``(F, 4)`` (hysteresis, short runs dropped, frames without a
     person never in contact). The confidence is at least 0.5 where in contact and below it elsewhere, so that
     ``confidence >= 0.5`` reads the flags back."""
-    confidence = np.where(valid[:, None], scores if learned is None else learned, 0.0)
+    confidence = np.where(valid[:, None], scores, 0.0)
     flags = np.zeros(confidence.shape, bool)
     for column in range(confidence.shape[1]):
         state = False

@@ -1,4 +1,4 @@
-"""Ground one clip: everyone on one floor, in one world frame, distances steadied, contacts found, feet locked.
+"""Ground one clip: everyone on one floor, in one world frame, contacts found, feet locked.
 
 ``ground_people`` takes the finished frames of everyone in a clip (camera space) and returns them grounded on
 one floor, with the result file's grounding fields; ``ground_clip`` does it for one person.
@@ -17,7 +17,6 @@ from .contact import contact_frames, contact_scores, floor_speed, planted_height
 from .floor import Floor, body_up, estimate_floor, world_from_camera
 from .lock import lock_feet
 from .skeleton import FootSkeleton, Posed, to_axis_angle
-from .trajectory import depth_correction
 
 MIN_FRAMES = 5  # frames with a person needed to tell a floor
 STEADY_SECONDS = 0.05  # the feet's heights and speeds are read from their path smoothed this much (no lag)
@@ -34,7 +33,7 @@ class Grounded:
         return self.people[0]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Body:
     """One person while grounding: frames, skeleton, local rotations, translation and which frames are seen."""
 
@@ -69,21 +68,18 @@ def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel,
         return Grounded(people, {}, [f'"{name}" has too few frames with a person to find the floor; its motion '
                                      "stays in camera space."])
     warnings = []
-    if motion is not None and camera_moves(np.asarray(motion, np.float64)):
+    moving = motion is not None and camera_moves(np.asarray(motion, np.float64))
+    if moving:
         warnings.append(f'The camera moves in "{name}": the floor, world trajectory and foot lock assume a static '
                         "camera, so the character may drift or slide in the world.")
     floor = _floor(seen)
-    for body in seen:
-        points = body.skeleton.contact_points(body.posed())
-        body.trans = body.trans + np.where(body.valid[:, None], depth_correction(
-            points, body.skeleton.sole, floor, body.valid, fps), 0.0)
     first = seen[0]
     to_world = world_from_camera(floor, first.posed().positions[np.argmax(first.valid), 0])
     grounded = [_ground(body, floor, to_world, camera, fps, lock_strength) if body in seen else body.frames
                 for body in bodies]
     fields = {"floor": floor.plane, "world_from_camera": to_world.astype(np.float32),
               "camera_height": np.float32(floor.offset), "camera_pitch": np.float32(floor.camera_pitch_degrees()),
-              "foot_lock": np.float32(lock_strength)}
+              "foot_lock": np.float32(lock_strength), "camera_moving": np.bool_(moving)}
     return Grounded(grounded, fields, warnings)
 
 

@@ -17,7 +17,7 @@ from pocket_mocap.core.estimators.keypoints.fit import Camera
 from pocket_mocap.core.grounding.camera_motion import BackgroundMotion, camera_moves
 from pocket_mocap.core.grounding.contact import contact_frames, runs
 from pocket_mocap.core.grounding.floor import Floor, estimate_floor, world_from_camera
-from pocket_mocap.core.grounding.ground import ground_clip
+from pocket_mocap.core.grounding.ground import ground_clip, ground_people
 from pocket_mocap.core.grounding.lock import lock_feet
 from pocket_mocap.core.grounding.skeleton import LEGS, FootSkeleton, reach
 from pocket_mocap.core.rotations import axis_angle_to_matrix
@@ -183,26 +183,13 @@ def held_out(body):
     return clips
 
 
-def fitted(poses: np.ndarray, trans: np.ndarray, pelvis: np.ndarray, noise: float, seed: int = 0) -> dict:
-    """The truth as a fit would give it: joint angles and distance off by smooth noise (``noise`` 1: about the
-    taiji fit's jitter: 1.5 degrees per joint, 2 % of the distance)."""
-    rng = np.random.default_rng(seed)
-    count = len(poses)
-    angles = gaussian_filter1d(rng.normal(0, 1, poses.shape), 3, axis=0)
-    depth = gaussian_filter1d(rng.normal(0, 1, count), 3)
-    noisy_poses = poses + noise * np.radians(1.5) * angles / angles.std()
-    noisy_trans = (trans + pelvis) * (1 + noise * 0.02 * depth / depth.std())[:, None] - pelvis
-    return {"poses": noisy_poses.astype(np.float32), "trans": noisy_trans.astype(np.float32),
-            "joints": np.zeros((count, 24, 3), np.float32), "joints_2d": np.zeros((count, 24, 2), np.float32),
-            "confidence": np.ones(count, np.float32), "person_box": np.zeros((count, 4), np.float32)}
-
-
 @needs_mocap
 def test_held_out_clips_get_their_floor_contacts_and_planted_feet(body, held_out):
+    from training.synth.sequences import simulated_fit
     skeleton = FootSkeleton.of(body, np.zeros(0))
     hits = found = truths = 0
     for sequence, camera, poses, trans in held_out:
-        frames = fitted(poses, trans, skeleton.rest[0], noise=0.0)
+        frames = simulated_fit(poses, trans, skeleton.rest[0], noise=0.0)
         grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2, camera.height / 2),
                                sequence.fps, 1.0, sequence.name)
         flags = grounded.frames["contacts"] >= 0.5
@@ -216,9 +203,10 @@ def test_held_out_clips_get_their_floor_contacts_and_planted_feet(body, held_out
 
 @needs_mocap
 def test_foot_lock_plants_noisy_feet_on_the_floor(body, held_out):
+    from training.synth.sequences import simulated_fit
     skeleton = FootSkeleton.of(body, np.zeros(0))
     sequence, camera, poses, trans = held_out[0]  # a walk
-    frames = fitted(poses, trans, skeleton.rest[0], noise=1.0)
+    frames = simulated_fit(poses, trans, skeleton.rest[0], noise=1.0)
     grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2, camera.height / 2),
                            sequence.fps, 1.0, sequence.name)
     to_world = grounded.fields["world_from_camera"].astype(np.float64)
@@ -229,10 +217,35 @@ def test_foot_lock_plants_noisy_feet_on_the_floor(body, held_out):
     skate = [np.median(np.linalg.norm(np.diff(p[..., :2], axis=0), axis=-1)[steady]) * sequence.fps
              for p in (before, after)]
     assert skate[1] < 0.01 and skate[0] > 0.1, skate
-    gap = after[..., 2] - skeleton.sole  # each point's sole above the floor
-    for heel, toe in ((0, 1), (2, 3)):
-        down = flags[:, heel] | flags[:, toe]
-        assert np.mean(np.abs(np.minimum(gap[down, heel], gap[down, toe])) < 0.02) >= 0.95
+    assert planted_share(grounded.frames, to_world, skeleton) >= 0.95
+
+
+@needs_mocap
+def test_two_people_share_one_floor_and_world(body, held_out):
+    from training.synth.sequences import simulated_fit
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    sequence, camera, poses, trans = held_out[0]
+    first = simulated_fit(poses, trans, skeleton.rest[0], 0.25, seed=1)  # about the real fits' skate
+    second = simulated_fit(poses, trans + (1.0, 0.0, 0.5), skeleton.rest[0], 0.25, seed=2)  # beside and behind
+    second["confidence"][:20] = 0  # not seen at first: kept as it was, never in contact
+    grounded = ground_people([first, second], [np.zeros(10)] * 2, body,
+                             Camera(camera.focal, camera.width / 2, camera.height / 2), sequence.fps, 1.0, "two")
+    assert len(grounded.people) == 2
+    assert np.array_equal(grounded.people[1]["poses"][:20], second["poses"][:20])
+    assert not (grounded.people[1]["contacts"][:20] >= 0.5).any()
+    to_world = grounded.fields["world_from_camera"].astype(np.float64)
+    for frames in grounded.people:
+        assert planted_share(frames, to_world, skeleton) >= 0.9, "both stand on the one floor"
+
+
+def planted_share(frames: dict, to_world: np.ndarray, skeleton: FootSkeleton) -> float:
+    """Of the frames a foot is in contact, the share where its lower sole is within 2 cm of the floor."""
+    points = skeleton.contact_points(skeleton.pose(frames["poses"], frames["trans"]))
+    gap = (points @ to_world[:3, :3].T + to_world[:3, 3])[..., 2] - skeleton.sole
+    flags = frames["contacts"] >= 0.5
+    near = [np.abs(np.minimum(gap[down, heel], gap[down, toe])) < 0.02
+            for heel, toe in ((0, 1), (2, 3)) for down in [flags[:, heel] | flags[:, toe]]]
+    return float(np.concatenate(near).mean())
 
 
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real people")

@@ -1,0 +1,258 @@
+"""Benchmark: grounding (floor, world trajectory, contacts, foot lock) on the shared videos, the tree before it
+in the same run, and held-out motion capture seen by a static camera.
+
+    .venv/bin/python tools/bench_grounding.py --before DIR [--repeats 3] [--skip-videos] [--skip-synthetic]
+
+``--before``: a checkout of the tree before grounding (``git worktree add /tmp/before <commit>``); both trees run
+the command line on each shared video, body only, alternating, so a loaded machine slows both alike.
+
+Real videos (no truth): the issue's proxy (median speed of the lower ankle in camera space), foot skate (speed
+along the floor of a heel or toe between two frames both in contact, world frame; the contacts and world frame
+of the grounded result are used for both trees), floor contact (frames of a planted foot whose lower sole is
+within 2 cm of the floor), how far the grounded joints moved in the image (median px), contact share, camera
+height, pitch and motion, and end-to-end speed (median wall time of the whole command over ``--repeats``).
+Grounding's own time (background motion per frame + the post-process) is timed in-process on taiji.
+
+Synthetic (truth known): the held-out CC_Base trials of the pose bank (``split_of``) on the open body, seen by a
+static camera 1.4 m up, pitched 8 degrees down, their fit simulated by smooth noise on every joint angle and on
+the distance (``training.synth.sequences.simulated_fit``; ``noise`` 0.25: planted feet slide about as fast as in
+the real fits before grounding). Contact precision / recall against the truth's
+contacts, camera height and pitch error, root (pelvis) trajectory error after aligning the first frame (its
+position and heading), foot skate of the truth, the noisy fit and the grounded result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))
+from bench_input_checks import importable  # noqa: E402
+
+from pocket_mocap.core.bodymodel.library import load_body  # noqa: E402
+from pocket_mocap.core.estimators.keypoints.fit import Camera  # noqa: E402
+from pocket_mocap.core.grounding.camera_motion import BackgroundMotion  # noqa: E402
+from pocket_mocap.core.grounding.ground import ground_clip  # noqa: E402
+from pocket_mocap.core.grounding.skeleton import FootSkeleton  # noqa: E402
+from pocket_mocap.core.media import VideoFrames  # noqa: E402
+from pocket_mocap.core.rotations import axis_angle_to_matrix  # noqa: E402
+
+MEDIA = ROOT.parent / "shared" / "media" / "videos"
+MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
+VIDEOS = ("v01_taiji__hybrik", "v02_basketball_dribble__mmhuman3d_single_person_demo",
+          "v05_two_people_multi__mmhuman3d_multi_person_demo")
+HELD_OUT = ("007/007_08", "005/005_03", "005/005_14", "002/002_10", "005/005_17")
+FLOOR_M = 0.02
+
+
+def run_cli(tree: Path, video: Path, out: Path, scratch: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    env.pop("BLENDER_USER_RESOURCES", None)
+    command = [sys.executable, "-m", "pocket_mocap.cli", "reconstruct", str(video), "-o", str(out), "--cache",
+               str(scratch / f"cache-{time.monotonic_ns()}"), "--quiet", "--no-hands"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=scratch)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: {done.stderr.strip()}")
+    return time.perf_counter() - started
+
+
+def load(path: Path, like: dict | None = None) -> dict:
+    """A result; of several people, the one nearest ``like``'s joints in the image (the same person)."""
+    with np.load(path) as data:
+        result = {key: data[key] for key in data.files}
+    if "track_id" in result:
+        own = {str(key) for key in result["person_keys"]}
+        distance = [0.0] if like is None else [np.median(np.linalg.norm(joints - like["joints_2d"], axis=-1))
+                                               for joints in result["joints_2d"]]
+        person = int(np.argmin(distance))
+        result = {key: value[person] if key in own else value for key, value in result.items()}
+    return result
+
+
+def in_world(result: dict, to_world: np.ndarray, skeleton: FootSkeleton) -> np.ndarray:
+    points = skeleton.contact_points(skeleton.pose(result["poses"], result["trans"]))
+    return points @ to_world[:3, :3].T + to_world[:3, 3]
+
+
+def skate(points: np.ndarray, flags: np.ndarray, fps: float) -> float:
+    steady = flags[1:] & flags[:-1]
+    speed = np.linalg.norm(np.diff(points[..., :2], axis=0), axis=-1) * fps
+    return float(np.median(speed[steady])) if steady.any() else float("nan")
+
+
+def on_floor(points: np.ndarray, flags: np.ndarray, sole: np.ndarray) -> float:
+    gap = points[..., 2] - sole
+    hits = []
+    for heel, toe in ((0, 1), (2, 3)):
+        down = flags[:, heel] | flags[:, toe]
+        hits.append(np.abs(np.minimum(gap[down, heel], gap[down, toe])) < FLOOR_M)
+    hits = np.concatenate(hits)
+    return float(hits.mean()) if len(hits) else float("nan")
+
+
+def ankle_proxy(result: dict, fps: float) -> float:
+    """The issue's figure: median speed (camera space) of the lower ankle (the one further down the image)."""
+    ankles = result["joints"][:, [7, 8]].astype(np.float64)
+    lower = np.argmax(ankles[:, :, 1], axis=1)
+    path = ankles[np.arange(len(ankles)), lower]
+    return float(np.median(np.linalg.norm(np.diff(path, axis=0), axis=1)) * fps)
+
+
+def videos(before: Path, repeats: int) -> None:
+    body = load_body("open", "smpl", "", "neutral")
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        trees = {"before": importable(before, scratch), "after": importable(ROOT, scratch)}
+        print("Shared videos, body only (before | grounded):")
+        print(f"  {'video':<11} {'ankle proxy m/s':>17} {'skate m/s':>15} {'on floor':>13} {'2D moved':>9} "
+              f"{'contact':>8} {'camera':>22} {'moves':>6}")
+        skates = {"before": [], "after": []}
+        for name in VIDEOS:
+            times = {"before": [], "after": []}
+            for repeat in range(repeats if name == VIDEOS[0] else 1):
+                for tree in ("before", "after") if repeat % 2 == 0 else ("after", "before"):
+                    times[tree].append(run_cli(trees[tree], MEDIA / f"{name}.mp4", scratch / f"{tree}.npz", scratch))
+            old = load(scratch / "before.npz")
+            new = load(scratch / "after.npz", like=old)
+            fps = float(new["mocap_framerate"])
+            to_world = new["world_from_camera"].astype(np.float64)
+            flags = new["contacts"] >= 0.5
+            skeleton_old = FootSkeleton.of(body, old["betas"])
+            skeleton_new = FootSkeleton.of(body, new["betas"])
+            points = {"before": in_world(old, to_world, skeleton_old), "after": in_world(new, to_world, skeleton_new)}
+            skated = {tree: skate(points[tree], flags, fps) for tree in points}
+            for tree in skates:
+                skates[tree].append(skated[tree])
+            floor = {"before": on_floor(points["before"], flags, skeleton_old.sole),
+                     "after": on_floor(points["after"], flags, skeleton_new.sole)}
+            moved = np.median(np.linalg.norm(new["joints_2d"] - old["joints_2d"], axis=-1))
+            motion_note = "yes" if bool(new["camera_moving"]) else ""
+            print(f"  {name[:11]:<11} {ankle_proxy(old, fps):7.3f} | {ankle_proxy(new, fps):6.3f} "
+                  f"{skated['before']:6.3f} | {skated['after']:6.3f} {floor['before']:5.0%} | {floor['after']:5.0%} "
+                  f"{moved:6.1f} px {flags.mean():7.0%}  height {float(new['camera_height']):4.2f} m "
+                  f"pitch {float(new['camera_pitch']):4.1f}° {motion_note:>5}")
+            if name == VIDEOS[0]:
+                frames = len(new["poses"])
+                speed = {tree: frames / statistics.median(times[tree]) for tree in times}
+        print(f"  median skate over the videos: {np.median(skates['before']):.3f} before, "
+              f"{np.median(skates['after']):.3f} grounded (m/s)")
+        print(f"  taiji end to end, whole command (median of {repeats}): {speed['before']:.1f} fps before, "
+              f"{speed['after']:.1f} fps now ({speed['after'] / speed['before'] - 1:+.1%})")
+    grounding_share(body)
+
+
+def grounding_share(body) -> None:
+    """Grounding's own cost on taiji: the background motion per decoded frame and the post-process."""
+    video = MEDIA / f"{VIDEOS[0]}.mp4"
+    motion = BackgroundMotion()
+    frames = list(VideoFrames(video))
+    started = time.perf_counter()
+    for _, rgb in frames:
+        motion(rgb, None)
+    per_frame = (time.perf_counter() - started) / len(frames)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "taiji.npz"
+        run_cli(importable(ROOT, Path(scratch)), video, out, Path(scratch))
+        result = load(out)
+    camera = Camera(float(result["camera_intrinsics"][0, 0]), float(result["camera_intrinsics"][0, 2]),
+                    float(result["camera_intrinsics"][1, 2]))
+    frames_dict = {key: result[key] for key in ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")}
+    started = time.perf_counter()
+    ground_clip(frames_dict, body, result["betas"], camera, float(result["mocap_framerate"]), 1.0, "taiji")
+    post = time.perf_counter() - started
+    print(f"  grounding's own time on taiji: background motion {per_frame * 1000:.2f} ms a frame, post-process "
+          f"{post:.2f} s for {len(frames)} frames ({post / len(frames) * 1000:.2f} ms a frame)")
+
+
+def aligned_error(truth_pelvis: np.ndarray, truth_root: np.ndarray, pelvis: np.ndarray, root: np.ndarray
+                  ) -> np.ndarray:
+    """Per-frame distance after turning and moving ``pelvis`` (Z up) so that its first frame's position and
+    heading match the truth's (Z up)."""
+    def heading(rotation):
+        forward = rotation[:, 2]  # the body's +Z (it faces +Z at rest)
+        return np.arctan2(forward[1], forward[0])
+
+    turn = heading(truth_root[0]) - heading(root[0])
+    c, s = np.cos(turn), np.sin(turn)
+    yaw = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    moved = (pelvis - pelvis[0]) @ yaw.T + truth_pelvis[0]
+    return np.linalg.norm(moved - truth_pelvis, axis=1)
+
+
+def synthetic(noises: tuple[float, ...]) -> None:
+    from training.synth.sequences import clip_sequence, in_camera, simulated_fit, static_camera
+
+    body = load_body("open", "smplx", "", "neutral")
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    y_up_to_z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    print("\nHeld-out motion capture, static camera 1.4 m up, 8° down (truth known):")
+    print(f"  {'clip':<11} {'noise':>5} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} "
+          f"{'root err fit | grounded (mean / end)':>36} {'skate truth | fit | grounded':>29}")
+    for noise in noises:
+        totals = np.zeros(3)
+        for name in HELD_OUT:
+            sequence = clip_sequence(MOCAP / f"{name}.bvh", body, seconds=10)
+            camera = static_camera(sequence, body)
+            poses, trans = in_camera(sequence, camera, skeleton.rest[0])
+            frames = simulated_fit(poses, trans, skeleton.rest[0], noise)
+            grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2,
+                                                                      camera.height / 2), sequence.fps, 1.0, name)
+            new = grounded.frames
+            flags = new["contacts"] >= 0.5
+            hits = (flags & sequence.contacts).sum()
+            totals += (hits, flags.sum(), sequence.contacts.sum())
+            truth_posed = skeleton.pose(sequence.poses, sequence.trans)
+            truth_pelvis = truth_posed.positions[:, 0] @ y_up_to_z_up.T
+            truth_root = y_up_to_z_up @ truth_posed.rotations[:, 0]
+            pelvis = new["world_trans"] + skeleton.rest[0]
+            root = axis_angle_to_matrix(new["world_root_orient"].astype(np.float64))
+            error = aligned_error(truth_pelvis, truth_root, pelvis, root)
+            to_world = grounded.fields["world_from_camera"].astype(np.float64)
+            fit_posed = skeleton.pose(frames["poses"], frames["trans"])
+            fit_error = aligned_error(truth_pelvis, truth_root, fit_posed.positions[:, 0] @ to_world[:3, :3].T,
+                                      to_world[:3, :3] @ fit_posed.rotations[:, 0])
+            truth_points = skeleton.contact_points(truth_posed) @ y_up_to_z_up.T
+            fit_points = in_world(frames, to_world, skeleton)
+            new_points = in_world(new, to_world, skeleton)
+            skates = [skate(p, sequence.contacts, sequence.fps) for p in (truth_points, fit_points, new_points)]
+            print(f"  {name[4:]:<11} {noise:5.1f} {hits / max(1, flags.sum()):9.2f} "
+                  f"{hits / max(1, sequence.contacts.sum()):6.2f} "
+                  f"{float(grounded.fields['camera_height']) - 1.4:+9.2f} m "
+                  f"{float(grounded.fields['camera_pitch']) - 8.0:+8.1f}° "
+                  f"{fit_error.mean():6.2f} | {error.mean():.2f} / {error[-1]:.2f} m "
+                  f"{skates[0]:9.3f} | {skates[1]:.3f} | {skates[2]:.3f}")
+        print(f"  all clips, noise {noise:.1f}: precision {totals[0] / totals[1]:.2f}, "
+              f"recall {totals[0] / totals[2]:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", type=Path, help="a checkout of the tree before grounding")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-videos", action="store_true")
+    parser.add_argument("--skip-synthetic", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_videos:
+        if args.before is None or not MEDIA.is_dir():
+            raise SystemExit("The video part needs --before DIR and ../shared/media.")
+        videos(args.before, args.repeats)
+    if not args.skip_synthetic:
+        if not MOCAP.is_dir():
+            raise SystemExit("The synthetic part needs ../shared/mocap.")
+        synthetic((0.0, 0.25, 0.5))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
