@@ -35,7 +35,7 @@ def add_people(context: bpy.types.Context, result: dict, model: BodyModel, numbe
     for number in numbers:
         person = join_people([people[number - 1]])
         rig = add_reconstruction(context, person, model, person_name(number, stem),
-                                 with_camera=with_camera and not rigs, first_frame=first_frame)
+                                 with_camera=with_camera and not rigs, first_frame=first_frame, with_floor=not rigs)
         colour_rig(rig, person_colour(number))
         presence = np.asarray(people[number - 1]["presence"], bool)
         if len(presence) > 1 and not presence.all():

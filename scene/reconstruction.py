@@ -34,8 +34,9 @@ def load_result(path: str | Path) -> dict:
 
 
 def add_reconstruction(context: bpy.types.Context, result: dict, model: BodyModel, name: str,
-                       with_camera: bool = True, first_frame: int = 1) -> bpy.types.Object:
-    """A rig for ``result`` (the worker's .npz as a dict); returns the armature."""
+                       with_camera: bool = True, first_frame: int = 1, with_floor: bool = True) -> bpy.types.Object:
+    """A rig for ``result`` (the worker's .npz as a dict, one person); returns the armature. A grounded video also
+    gets its floor unless ``with_floor`` is off (the other people of the same clip share the first one's)."""
     # The fitted betas live in the chosen model's own shape space, so they apply to it whatever it is.
     poses, trans, expression = result["poses"], result["trans"], result.get("expression")
     single = len(poses) == 1
@@ -56,7 +57,8 @@ def add_reconstruction(context: bpy.types.Context, result: dict, model: BodyMode
         rig[PROPERTY]["camera_height"] = float(result.get("camera_height", 0.0))
         if "contacts" in result:
             key_contacts(rig, np.asarray(result["contacts"]), first_frame)
-        add_floor(context, name, np.asarray(result["world_trans"]))
+        if with_floor:
+            add_floor(context, name, np.asarray(result["world_trans"]))
     if with_camera:
         add_camera(context, result["camera_intrinsics"], str(result.get("source", "")), name, len(poses) > 1,
                    world_from_camera=np.asarray(result["world_from_camera"]) if grounded else None)

@@ -39,7 +39,7 @@ def test_photo_becomes_a_posed_rig_with_its_camera(addon):
 
 def test_video_becomes_an_animated_rig_at_the_video_frame_rate(addon):
     status = run_reconstruct(addon, "VIDEO", VIDEO)
-    assert status.message_level == "INFO", status.message
+    assert status.message_level == "WARNING" and "The camera moves" in status.message, status.message  # a phone pans
     scene = bpy.context.scene
     assert (scene.frame_start, scene.frame_end) == (1, 40)
     assert scene.render.fps / scene.render.fps_base == pytest.approx(12.0)
