@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-HEIGHT_M = (0.05, 0.12)  # above a point's planted height: in contact below the first, not above the second
-SPEED_M_S = (0.25, 0.70)  # along the floor: in contact below the first, not above the second
+HEIGHT_M = (0.04, 0.10)  # above a point's planted height: in contact below the first, not above the second
+SPEED_M_S = (0.20, 0.50)  # along the floor: in contact below the first, not above the second
 ON, OFF = 0.6, 0.4  # hysteresis on the score
 MIN_SECONDS = 0.1  # shorter contacts are noise
 
