@@ -253,13 +253,27 @@ def test_video_result_carries_the_grounding_fields(tmp_path):
     from pocket_mocap.core.worker.job import Job
 
     video = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"
-    job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(tmp_path / "cache"),
-               "hands_and_face": False}, tmp_path / "job")
-    outcome = job.run_to_end(300)
-    assert outcome.state == "done", outcome.message
-    assert any("camera moves" in warning for warning in outcome.warnings), "this phone video pans"
-    with np.load(outcome.summary["results"][0]["result"]) as data:
-        result = {key: data[key] for key in data.files}
+    results = {}
+    for strength in (1.0, 0.0):
+        job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(tmp_path / "cache"),
+                   "hands_and_face": False, "foot_lock": strength}, tmp_path / f"job{strength}")
+        outcome = job.run_to_end(300)
+        assert outcome.state == "done", outcome.message
+        assert any("camera moves" in warning for warning in outcome.warnings), "this phone video pans"
+        with np.load(outcome.summary["results"][0]["result"]) as data:
+            results[strength] = {key: data[key] for key in data.files}
+    result, unlocked = results[1.0], results[0.0]
+    assert float(result["foot_lock"]) == 1.0 and float(unlocked["foot_lock"]) == 0.0 and bool(result["camera_moving"])
+    body = load_body("open", "smpl", "", "neutral")
+    skeleton = FootSkeleton.of(body, result["betas"])
+    to_world = result["world_from_camera"].astype(np.float64)
+    flags = result["contacts"] >= 0.5
+    steady = flags[1:] & flags[:-1]
+    skates = []
+    for motion in (result, unlocked):
+        points = skeleton.contact_points(skeleton.pose(motion["poses"], motion["trans"])) @ to_world[:3, :3].T
+        skates.append(np.median(np.linalg.norm(np.diff(points[..., :2], axis=0), axis=-1)[steady]) * 12.0)
+    assert skates[0] < 0.03 < skates[1], skates
     count = len(result["poses"])
     assert result["contacts"].shape == (count, 4) and 0 <= result["contacts"].min() <= result["contacts"].max() <= 1
     normal = result["floor"][:3]
