@@ -23,6 +23,9 @@ from .transfer import Skeleton, SourceMotion, TargetMotion, transfer
 
 CONTACT_PROPERTIES = ("contact_left_heel", "contact_left_toe", "contact_right_heel", "contact_right_toe")
 PRESET_FOLDER = "presets/pocket_mocap/retarget"  # under Blender's user scripts folder
+# Constraints that replace a bone's keyed rotation: retargeting onto such bones would be silently lost.
+OVERRIDING = {"COPY_TRANSFORMS", "COPY_ROTATION", "CHILD_OF", "ARMATURE", "DAMPED_TRACK", "TRACK_TO",
+              "LOCKED_TRACK", "STRETCH_TO", "IK", "SPLINE_IK", "TRANSFORM"}
 
 
 def is_body_rig(obj: bpy.types.Object | None) -> bool:
@@ -123,6 +126,12 @@ def check_mapping(target: bpy.types.Object, mapping: dict[str, str]) -> dict[str
     if absent:
         raise PocketMocapError(f'The mapping names bones that "{target.name}" does not have '
                                f'({", ".join(absent)}): detect the mapping again or correct those rows.')
+    driven = [bone for bone in mapping.values() if any(
+        c.type in OVERRIDING and c.enabled and c.influence > 0 for c in target.pose.bones[bone].constraints)]
+    if driven:
+        raise PocketMocapError(f'The bones {", ".join(driven[:4])}{" ..." if len(driven) > 4 else ""} of '
+                               f'"{target.name}" follow constraints (a generated Rigify rig, an IK setup), so keys '
+                               "on them would not show: retarget onto its meta-rig or a copy without constraints.")
     return mapping
 
 

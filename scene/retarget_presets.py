@@ -54,9 +54,8 @@ MIXAMO = _sides({
                names={f: f.capitalize() for f in FINGERS}),
 })
 RIGIFY = _sides({
-    "pelvis": ("spine", "ORG-spine"), "spine1": ("spine.001", "ORG-spine.001"),
-    "spine2": ("spine.002", "ORG-spine.002"), "spine3": ("spine.003", "ORG-spine.003"),
-    "neck": ("spine.004", "ORG-spine.004"), "head": ("spine.006", "ORG-spine.006"),
+    "pelvis": ("spine",), "spine1": ("spine.001",), "spine2": ("spine.002",), "spine3": ("spine.003",),
+    "neck": ("spine.004",), "head": ("spine.006",),
     "{side}_hip": ("thigh.{S}",), "{side}_knee": ("shin.{S}",), "{side}_ankle": ("foot.{S}",),
     "{side}_foot": ("toe.{S}",), "{side}_collar": ("shoulder.{S}",), "{side}_shoulder": ("upper_arm.{S}",),
     "{side}_elbow": ("forearm.{S}",), "{side}_wrist": ("hand.{S}",),
