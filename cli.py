@@ -162,6 +162,7 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
     request = {"kind": "reconstruct", "estimator": args.estimator, "body_model": args.body,
                "body_file": str(body_file or ""), "gender": args.gender or "neutral", "fov_degrees": args.fov,
                "smoothing": 0.5 if args.smooth is None else args.smooth, "hands_and_face": not args.no_hands,
+               "foot_lock": 1.0 if args.foot_lock is None else args.foot_lock,
                "person": args.person,
                "threads": args.threads, "cache_dir": str(args.cache.absolute()), "weights": str(weights or ""),
                "inputs": [str(p.absolute()) for p in args.inputs]}
@@ -175,6 +176,8 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
     targets, notes = output_paths(inputs, output)
     if args.smooth is not None and all(media.media_kind(path) == "photo" for path in inputs):
         notes.insert(0, "--smooth is ignored: it steadies videos, and every input is a photo.")
+    if args.foot_lock is not None and all(media.media_kind(path) == "photo" for path in inputs):
+        notes.insert(0, "--foot-lock is ignored: it holds planted feet in videos, and every input is a photo.")
     for problem in [output_problem(target) for target in targets] + [
             free_space_problem(output.parent, SPACE_NEEDED[suffix] * len(targets)), cache_problem(request)]:
         if problem:
@@ -398,6 +401,8 @@ def parser() -> argparse.ArgumentParser:
                      help="which people: all (default), 0 (the most prominent) or numbers as the rigs are named, "
                           "such as 1 or 1,3")
     rec.add_argument("--smooth", type=float, help="video smoothing, 0 (off) to 1 (default 0.5)")
+    rec.add_argument("--foot-lock", type=float, help="video: how firmly a planted foot stays put, 0 (off) to 1 "
+                                                     "(default 1)")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")

@@ -56,6 +56,9 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                                              "in degrees (phones: about 65; zoomed: less)")
     smoothing: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
                                        description="Steadiness of video motion: 0 keeps every jitter, 1 is very smooth")
+    foot_lock: bpy.props.FloatProperty(name="Foot lock", default=1.0, min=0.0, max=1.0, subtype="FACTOR",
+                                       description="Video: how firmly a foot in contact with the floor stays put "
+                                                   "(0: off, the feet follow the estimate)")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
                                            description="Also fit fingers and jaw (SMPL-X layout; slower)")
     add_camera: bpy.props.BoolProperty(name="Add camera", default=True,

@@ -64,6 +64,7 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
         column = layout.column(align=True)
         column.prop(settings, "fov")
         column.prop(settings, "smoothing")
+        column.prop(settings, "foot_lock")
         row = layout.row()
         row.prop(settings, "hands_and_face")
         row.prop(settings, "add_camera")

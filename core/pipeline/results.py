@@ -12,7 +12,9 @@ import numpy as np
 from ..fileio import replace_atomically
 
 PER_FRAME = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")
-OPTIONAL_PER_FRAME = ("expression", "time")  # (F, E) from estimators that predict the face; (F,) s of a video frame
+OPTIONAL_PER_FRAME = ("expression", "time", "background_motion")  # (F, E) from estimators that predict the face;
+# (F,) s of a video frame; (F,) the background's motion since the previous frame (a fraction of the width)
+GROUNDED = ("contacts", "world_root_orient", "world_trans")  # (F, 4), (F, 3), (F, 3) of a grounded video
 
 
 def _save_atomic(path: Path, arrays: dict, durable: bool = True) -> None:
@@ -126,9 +128,11 @@ def write_result(path: Path, frames: dict[str, np.ndarray], *, betas: np.ndarray
                  gender: str, intrinsics: np.ndarray, extra: dict, track_ids: np.ndarray | None = None) -> Path:
     """The result ``.npz``: AMASS / SMPL-X keys, ``confidence``, ``camera_intrinsics``, ``person_box``,
     ``joints (F, 24, 3)`` (camera space, metres) and ``joints_2d (F, 24, 2)`` (pixels); ``expression (F, E)``
-    when the estimator predicts the face. With ``track_ids (P,)`` (several people) every per-frame array has a
-    leading person axis, ``(P, F, ...)``, ``betas`` is ``(P, B)`` and ``presence (P, F)`` bool says in which
-    frames each person was seen; one person keeps the layout without that axis."""
+    when the estimator predicts the face; a grounded video's ``contacts``, ``world_root_orient`` and ``world_trans``
+    (its clip fields, ``floor`` and ``world_from_camera``, come in ``extra``). With ``track_ids (P,)`` (several
+    people) every per-frame array has a leading person axis, ``(P, F, ...)``, ``betas`` is ``(P, B)`` and
+    ``presence (P, F)`` bool says in which frames each person was seen; one person keeps the layout without that
+    axis."""
     arrays = {
         "poses": frames["poses"], "trans": frames["trans"], "betas": np.asarray(betas, np.float32),
         "mocap_framerate": np.float64(fps), "surface_model_type": np.str_(family), "gender": np.str_(gender),
@@ -137,6 +141,7 @@ def write_result(path: Path, frames: dict[str, np.ndarray], *, betas: np.ndarray
     }
     if "expression" in frames:
         arrays["expression"] = np.asarray(frames["expression"], np.float32)
+    arrays |= {key: np.asarray(frames[key], np.float32) for key in GROUNDED if key in frames}  # a grounded video
     if track_ids is not None:
         arrays["track_id"] = np.asarray(track_ids, np.int64)
         arrays["presence"] = np.asarray(frames["presence"], bool)

@@ -160,3 +160,20 @@ def test_truncated_video_keeps_what_decodes(tmp_path):
         assert "could not be opened" in outcome.message or "no frame" in outcome.message
     else:
         assert 0 < len(load(outcome)["poses"]) <= 40
+
+
+@needs_media
+def test_a_photo_of_legs_alone_is_not_passed_off_as_a_person(tmp_path):
+    """MediaPipe draws a whole body, head down, on the lower half of this photo (legs spread on the ground)."""
+    import cv2
+
+    image = cv2.imread(str(SHARED_MEDIA / "images" / "single" / "s02_sitting_stretch__mpsamples_test_image.jpg"))
+    legs = tmp_path / "legs.jpg"
+    cv2.imwrite(str(legs), image[image.shape[0] // 2:])
+    _, outcome = reconstruct([legs], tmp_path)
+    assert outcome.state == "done", outcome.message
+    said = [warning for warning in outcome.warnings if "upside down" in warning]
+    assert len(said) == 1 and "legs.jpg" in said[0] and "head and shoulders" in said[0]
+    assert float(np.max(load(outcome)["confidence"])) < 0.2
+    _, whole = reconstruct([SHARED_MEDIA / "gt" / "h36m" / "S5_SittingDown.54138969_002061.jpg"], tmp_path, "floor")
+    assert not any("upside down" in warning for warning in whole.warnings), "lying on the floor is not upside down"

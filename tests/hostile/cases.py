@@ -635,6 +635,13 @@ def argument_cases() -> list[Case]:
     for value in ("0", "1", "0.25"):
         cases.append(Case("arguments", f"smooth={value}-accepted", {}, rec("missing.png", extra=(f"--smooth={value}",)),
                           1, "does not exist"))
+    for value in ("nan", "inf", "-0.5", "1.5"):
+        cases.append(Case("arguments", f"foot-lock={value}", NOISE, rec("noise.png", extra=(f"--foot-lock={value}",)),
+                          2, "foot lock strength must be between 0 and 1", fast=value == "nan"))
+    cases.append(Case("arguments", "foot-lock=abc", NOISE, rec("noise.png", extra=("--foot-lock=abc",)), 2,
+                      "--foot-lock"))
+    cases.append(Case("arguments", "foot-lock-with-photos-ignored", NOISE,
+                      rec("noise.png", extra=("--foot-lock=0.5",)), 1, NO_PERSON, warns="--foot-lock is ignored"))
     for value, says in (("-1", "0 or more"), ("1.5", "such as 1,3"), ("x", "such as 1,3"), ("1e9", "such as 1,3"),
                         ("99999999999999999999", "at most 1000"), ("0,1", "stands alone"), ("1,,2", "such as 1,3")):
         cases.append(Case("arguments", f"person={value}", NOISE, rec("noise.png", extra=(f"--person={value}",)), 2,
