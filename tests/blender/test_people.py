@@ -30,7 +30,7 @@ def rigs() -> list:
 
 def test_two_people_are_listed_then_built_as_chosen(addon):
     status = run_reconstruct(addon, "VIDEO", TWO_PEOPLE)
-    assert status.message_level == "INFO" and "Found 2 people" in status.message, status.message
+    assert status.message_level != "ERROR" and "Found 2 people" in status.message, status.message
     assert rigs() == [], "nothing is built before the artist chooses"
     people = bpy.context.scene.pocket_mocap.people
     assert [(p.label, p.frames_seen, p.frames, p.first_frame) for p in people] == [
@@ -55,10 +55,14 @@ def test_two_people_are_listed_then_built_as_chosen(addon):
     assert [tuple(mesh.active_material.diffuse_color) for mesh in meshes] == colours
     scene = bpy.context.scene
     assert (scene.frame_start, scene.frame_end) == (1, 40)
+    from bpy_extras.object_utils import world_to_camera_view
+
     for frame in (1, 20, 40):
         scene.frame_set(frame)
-        pelvis = [np.array(rig.matrix_world @ rig.pose.bones["pelvis"].head) for rig in (first, second)]
-        assert pelvis[0][0] < pelvis[1][0] - 0.5, "person 1 stays on the left, person 2 on the right"
+        seen = [world_to_camera_view(scene, cameras[0], rig.matrix_world @ rig.pose.bones["pelvis"].head)
+                for rig in (first, second)]
+        assert seen[0].x < seen[1].x - 0.1, "in the camera's view person 1 stays on the left, person 2 on the right"
+        assert all(0 < point.x < 1 and 0 < point.y < 1 for point in seen), "both in the picture"
 
 
 def test_tick_all_and_none(addon):
@@ -73,7 +77,7 @@ def test_tick_all_and_none(addon):
 def test_a_photo_of_six_people_becomes_six_rigs(addon, tmp_path):
     photo = tiled_photo(tmp_path / "six people.png", list(SIX), columns=3, cell=400)
     status = run_reconstruct(addon, "PHOTO", photo)
-    assert "Found 6 people" in status.message, status.message
+    assert status.message_level != "ERROR" and "Found 6 people" in status.message, status.message
     assert bpy.ops.pocket_mocap.build_people() == {"FINISHED"}
     built = rigs()
     assert [r.name for r in built] == [f"Person {n}" for n in range(1, 7)]
