@@ -9,7 +9,7 @@ the command line on each shared video, body only, alternating, so a loaded machi
 Real videos (no truth): the issue's proxy (median speed of the lower ankle in camera space), foot skate (speed
 along the floor of a heel or toe between two frames both in contact, world frame; the contacts and world frame
 of the grounded result are used for both trees), floor contact (frames of a planted foot whose lower sole is
-within 2 cm of the floor), how far the grounded joints moved in the image (median px), contact share, camera
+within 2 cm of the floor), how far the grounded legs moved in the image (95th percentile, px), contact share, camera
 height, pitch and motion, and end-to-end speed (median wall time of the whole command over ``--repeats``).
 Grounding's own time (background motion per frame + the post-process) is timed in-process on taiji.
 
@@ -53,6 +53,7 @@ VIDEOS = ("v01_taiji__hybrik", "v02_basketball_dribble__mmhuman3d_single_person_
           "v05_two_people_multi__mmhuman3d_multi_person_demo")
 HELD_OUT = ("007/007_08", "005/005_03", "005/005_14", "002/002_10", "005/005_17")
 FLOOR_M = 0.02
+LEG_JOINTS = [1, 2, 4, 5, 7, 8, 10, 11]  # hips, knees, ankles, feet: what the lock moves
 
 
 def run_cli(tree: Path, video: Path, out: Path, scratch: Path) -> float:
@@ -115,7 +116,7 @@ def videos(before: Path, repeats: int) -> None:
         scratch = Path(scratch_name)
         trees = {"before": importable(before, scratch), "after": importable(ROOT, scratch)}
         print("Shared videos, body only (before | grounded):")
-        print(f"  {'video':<11} {'ankle proxy m/s':>17} {'skate m/s':>15} {'on floor':>13} {'2D moved':>9} "
+        print(f"  {'video':<11} {'ankle proxy m/s':>17} {'skate m/s':>15} {'on floor':>13} {'legs moved':>10} "
               f"{'contact':>8} {'camera':>22} {'moves':>6}")
         skates = {"before": [], "after": []}
         for name in VIDEOS:
@@ -136,7 +137,8 @@ def videos(before: Path, repeats: int) -> None:
                 skates[tree].append(skated[tree])
             floor = {"before": on_floor(points["before"], flags, skeleton_old.sole),
                      "after": on_floor(points["after"], flags, skeleton_new.sole)}
-            moved = np.median(np.linalg.norm(new["joints_2d"] - old["joints_2d"], axis=-1))
+            moved = np.percentile(np.linalg.norm(new["joints_2d"][:, LEG_JOINTS] - old["joints_2d"][:, LEG_JOINTS],
+                                                 axis=-1), 95)
             motion_note = "yes" if bool(new["camera_moving"]) else ""
             print(f"  {name[:11]:<11} {ankle_proxy(old, fps):7.3f} | {ankle_proxy(new, fps):6.3f} "
                   f"{skated['before']:6.3f} | {skated['after']:6.3f} {floor['before']:5.0%} | {floor['after']:5.0%} "
