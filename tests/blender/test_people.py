@@ -85,3 +85,33 @@ def test_a_photo_of_six_people_becomes_six_rigs(addon, tmp_path):
     assert len(colours) == 6
     assert all(r.animation_data is None or r.animation_data.action is None for r in built), "poses, not motions"
     assert len([o for o in bpy.data.objects if o.type == "CAMERA"]) == 1
+
+
+def test_a_person_is_hidden_where_they_were_not_seen(addon):
+    """Keyed visibility from ``presence``: person 2 arrives at frame 4 and is away for frames 7-8."""
+    from pocket_mocap.core.bodymodel.library import load_body
+
+    model = load_body("open", "smpl", "", "neutral")
+    frames, joints = 10, len(model.parents)
+    presence = np.ones((2, frames), bool)
+    presence[1, :3] = presence[1, 6:8] = False
+    trans = np.zeros((2, frames, 3))
+    trans[..., 2], trans[1, :, 0] = 3.0, 0.8
+    result = {"poses": np.zeros((2, frames, joints * 3), np.float32), "trans": trans.astype(np.float32),
+              "betas": np.zeros((2, 10), np.float32), "confidence": presence.astype(np.float32),
+              "person_box": np.zeros((2, frames, 4), np.float32), "joints": np.zeros((2, frames, 24, 3), np.float32),
+              "joints_2d": np.zeros((2, frames, 24, 2), np.float32), "presence": presence,
+              "track_id": np.array([1, 2]), "mocap_framerate": np.float64(12.0),
+              "camera_intrinsics": np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]], np.float32),
+              "surface_model_type": np.str_("smpl"), "source": np.str_(""),
+              "person_keys": np.array(["poses", "trans", "betas", "confidence", "person_box", "joints", "joints_2d",
+                                       "presence"])}
+    first, second = addon.scene.people.add_people(bpy.context, result, model, [1, 2], with_camera=False)
+    meshes = [next(c for c in rig.children if c.type == "MESH") for rig in (first, second)]
+    scene = bpy.context.scene
+    seen = []
+    for frame in range(1, frames + 1):
+        scene.frame_set(frame)
+        seen.append([not mesh.hide_viewport and not mesh.hide_render for mesh in meshes])
+    assert [s[0] for s in seen] == [True] * frames, "person 1 is always there: no keys needed"
+    assert [s[1] for s in seen] == presence[1].tolist()
