@@ -228,6 +228,8 @@ def test_walk_follows_on_each_rig(modules, rig, preset):
     assert target_step <= source_step + 0.05, "a bone flips between frames"
 
 
+@pytest.mark.skipif(bpy.app.version < (4, 3, 0), reason="bpy 4.2 as a module crashes at interpreter exit once the "
+                    "bundled Rigify has been enabled (even with nothing else done); the MPFB2 Rigify rig covers 4.2")
 def test_rigify_meta_rig_from_the_bundled_add_on(modules):
     bpy.ops.preferences.addon_enable(module="rigify")
     try:
@@ -371,6 +373,8 @@ def imported(kind: str, path: Path) -> list:
     return [obj for obj in bpy.data.objects if obj not in before]
 
 
+@pytest.mark.skipif(bpy.app.version < (4, 3, 0), reason="bpy 4.2 as a module crashes at interpreter exit after any "
+                    "glTF export (its bundled exporter, even of a cube); Blender 4.2 itself exports and exits fine")
 def test_glb_keeps_bones_frames_and_shape_keys(addon, modules, tmp_path):
     from importlib import import_module
 
