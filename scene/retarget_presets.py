@@ -129,13 +129,15 @@ def match_preset(candidates: dict[str, tuple[str, ...]], bone_names: list[str]) 
 
 
 def detect_preset(bone_names: list[str]) -> tuple[str, dict[str, str]]:
-    """The preset that names most of the rig's joints, required ones first: ``(preset, mapping)``."""
+    """The preset that names most of the rig's joints: required ones first, then all, then those named exactly
+    (namespace and case included), then the share of the preset found. Returns ``(preset, mapping)``."""
     scored = []
     for name, (_label, candidates) in PRESETS.items():
         mapping = match_preset(candidates, bone_names)
         required = sum(joint in mapping for joint in REQUIRED)
-        scored.append((required, len(mapping) / len(candidates), name, mapping))
-    _required, _share, name, mapping = max(scored, key=lambda row: row[:2])
+        exact = sum(bone in candidates[joint] for joint, bone in mapping.items())
+        scored.append((required, len(mapping), exact, len(mapping) / len(candidates), name, mapping))
+    *_score, name, mapping = max(scored, key=lambda row: row[:4])
     return name, mapping
 
 

@@ -433,3 +433,80 @@ def test_operators_detect_retarget_and_save_a_preset(addon, modules):
     assert (scene_state(), target.animation_data.action.name) == before
     settings.mapping.clear()
     settings.source = settings.target = None
+
+
+@pytest.mark.parametrize("preset", ["mixamo", "rigify", "unreal", "vrm"])
+def test_a_preset_skeleton_is_the_body_with_the_conventions_names(addon, modules, preset):
+    """What ``--retarget PRESET`` writes: the convention's names at the body's joints, on the floor, and the
+    motion on it following the body as closely as the body's own joints."""
+    from importlib import import_module
+
+    targets = import_module(f"{addon.__name__}.scene.targets")
+    source = body_rig(modules, *walk(30))
+    skeleton = targets.preset_skeleton(bpy.context, source, preset)
+    found, mapping = modules["retarget"].detect_mapping(skeleton)
+    assert found == preset and not modules["retarget"].missing_required(mapping)
+    assert (preset == "unreal") == ("root" in skeleton.data.bones)
+    floor = min(np.array(b.head_local)[2] for b in skeleton.data.bones)
+    assert abs(floor) < 0.1 and all(b.length > 0.01 for b in skeleton.data.bones)
+    modules["retarget"].retarget(bpy.context, source, skeleton, keep_contacts=False)
+    error = follow_error(modules, source, skeleton, mapping, range(1, 31, 3))
+    assert error <= 0.005, f"{error * 100:.1f} cm"
+    assert raw_error(modules, source, skeleton, mapping, range(1, 31, 3)) <= 0.01
+
+
+class RecordingLayout:
+    """Stands in for a UI layout (headless Blender draws nothing): checks what a panel asks to show exists."""
+
+    def __init__(self, record: list):
+        self.record, self.scale_y, self.enabled = record, 1.0, True
+
+    def row(self, **_kwargs):
+        return RecordingLayout(self.record)
+
+    column = row
+
+    def prop(self, data, name, **_kwargs):
+        assert name in data.bl_rna.properties, name
+        self.record.append(("prop", name))
+
+    def prop_search(self, data, name, search_data, search_name, **_kwargs):
+        assert name in data.bl_rna.properties and search_name in search_data.bl_rna.properties
+        self.record.append(("prop_search", name))
+
+    def operator(self, idname, **_kwargs):
+        module, name = idname.split(".")
+        assert getattr(getattr(bpy.ops, module), name).get_rna_type(), idname
+        self.record.append(("operator", idname))
+
+    def label(self, text="", **_kwargs):
+        self.record.append(("label", text))
+
+    def template_list(self, list_type, _list_id, data, name, active_data, active_name, **_kwargs):
+        assert hasattr(bpy.types, list_type) and name in data.bl_rna.properties
+        assert active_name in active_data.bl_rna.properties
+        self.record.append(("list", list_type))
+
+
+def test_the_retarget_panel_and_its_list_draw(modules):
+    import types
+
+    source = body_rig(modules, *walk(5))
+    target = fixture_rig(modules, "mixamo")
+    settings = bpy.context.scene.pocket_mocap_retarget
+    settings.source, settings.target, settings.preset = source, target, "AUTO"
+    try:
+        assert bpy.ops.pocket_mocap.detect_mapping() == {"FINISHED"}
+        record: list = []
+        bpy.types.POCKETMOCAP_PT_retarget.draw(types.SimpleNamespace(layout=RecordingLayout(record)), bpy.context)
+        assert ("list", "POCKETMOCAP_UL_bone_map") in record and ("operator", "pocket_mocap.retarget") in record
+        assert ("operator", "pocket_mocap.export_gltf") in record and ("operator", "pocket_mocap.export_bvh") in record
+        rows: list = []
+        knee = next(row for row in settings.mapping if row.joint == "left_knee")
+        knee.bone = ""
+        bpy.types.POCKETMOCAP_UL_bone_map.draw_item(None, bpy.context, RecordingLayout(rows), settings, knee, 0,
+                                                     settings, "mapping_index")
+        assert rows == [("label", "Left knee"), ("prop_search", "bone"), ("label", "")], "required and empty: flagged"
+    finally:
+        settings.mapping.clear()
+        settings.source = settings.target = None
