@@ -510,3 +510,22 @@ def test_the_retarget_panel_and_its_list_draw(modules):
     finally:
         settings.mapping.clear()
         settings.source = settings.target = None
+
+
+def test_an_armature_imported_from_fbx_in_centimetres_y_up(modules):
+    """As Mixamo's FBX files arrive: bones in centimetres with Y up, the object turned 90 degrees and scaled 0.01."""
+    import math
+
+    layout = json.loads((RIGS / "mixamo.json").read_text())["bones"]
+    y_up = [dict(row, head=[row["head"][0] * 100, row["head"][2] * 100, -row["head"][1] * 100],
+                 tail=[row["tail"][0] * 100, row["tail"][2] * 100, -row["tail"][1] * 100]) for row in layout]
+    target = modules["retarget"].build_armature(bpy.context, "from fbx", y_up)
+    target.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    target.scale = (0.01, 0.01, 0.01)
+    bpy.context.view_layer.update()
+    source = body_rig(modules, *walk())
+    _preset, mapping = modules["retarget"].detect_mapping(target)
+    modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
+    error = follow_error(modules, source, target, mapping, range(1, 91, 3))
+    assert error <= FOLLOW_M, f"{error * 100:.1f} cm"
+    assert raw_error(modules, source, target, mapping, range(1, 91, 3)) <= 0.07
