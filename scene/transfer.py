@@ -3,8 +3,9 @@
 A target bone takes its source joint's world rotation times a constant offset. The offset carries the
 target's rest onto the source's: both rests are read in their own body frame (left, back, up from
 hips and shoulders), where each bone's direction is turned onto the source's (an A-pose arm onto a T-pose
-one) by the smallest rotation, and bone rolls and axes cancel out. Hips follow the source scaled by the
-ratio of leg lengths above each one's floor; a foot in contact is then held in place by two-bone IK.
+one) by the smallest rotation, and bone rolls and axes cancel out. The hip joints' middle follows the source's,
+scaled by the ratio of leg lengths above each one's floor; a foot in contact is then held in place by
+two-bone IK.
 
 Matrices are ``(..., 3, 3)`` rotations or ``(4, 4)`` transforms; positions metres; ``F`` frames.
 """
@@ -163,7 +164,7 @@ def transfer(source: SourceMotion, target: Skeleton, mapping: dict[str, str], ro
     turn = _rotation_part(target.world).T
     desired = {target.index(bone): turn @ source.rotations[:, source.names.index(joint)] @ offsets[joint]
                for joint, bone in mapping.items()}
-    goals = root_goals(source, target, mapping, root_motion)
+    goals = root_goals(source, target, mapping, root_motion, desired)
     rotations, positions, _unposed = forward(target, desired, goals)
     contacts, planted = {}, {}
     if keep_contacts and len(source.positions) > 2:  # a photo's one pose has no contacts to hold
@@ -221,10 +222,12 @@ def _nominal(target: Skeleton, positions: np.ndarray, rotations: np.ndarray, k: 
     return positions[:, parent] + carry @ (heads[k] - heads[parent])
 
 
-def root_goals(source: SourceMotion, target: Skeleton, mapping: dict[str, str], root_motion: str
-               ) -> dict[int, np.ndarray]:
-    """Armature-space heads ``(F, 3)`` for the hips bone (and the root bone with ``ROOT``): the source's hips
-    travel scaled by the legs' ratio, their height above each one's floor scaled the same way. World Z is up."""
+def root_goals(source: SourceMotion, target: Skeleton, mapping: dict[str, str], root_motion: str,
+               desired: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Armature-space heads ``(F, 3)`` for the hips bone (and the root bone with ``ROOT``). The point that
+    follows is the middle of the hip joints (rigs put their hips bone anywhere from below the thighs to the
+    navel): the source's travel scaled by the legs' ratio, its height above each one's floor scaled the same
+    way; the hips bone's head is then placed from it with the hips' rotation (``desired``). World Z is up."""
     if root_motion not in ROOT_MOTION:
         raise ValueError(f"root motion is one of {ROOT_MOTION}, not {root_motion!r}")
     _rotations, heads = rest_world(target)
@@ -234,19 +237,21 @@ def root_goals(source: SourceMotion, target: Skeleton, mapping: dict[str, str], 
     feet = [joint for pair in FEET.values() for joint in pair if joint in mapping and joint in source.names]
     source_floor = np.percentile(source.positions[:, [source.names.index(j) for j in feet], 2].min(axis=1), 2)
     target_floor = min(target_at[joint][2] for joint in feet)
-    hips = source.positions[:, source.names.index("pelvis")]
+    hips = source.positions[:, [source.names.index("left_hip"), source.names.index("right_hip")]].mean(axis=1)
     travel = scale * (hips[:, :2] - hips[0, :2]) if root_motion != "IN_PLACE" else np.zeros((len(hips), 2))
-    goal = np.empty_like(hips)
-    goal[:, :2] = target_at["pelvis"][:2] + travel
-    goal[:, 2] = target_floor + scale * (hips[:, 2] - source_floor)
+    middle = np.empty_like(hips)
+    middle[:, :2] = (target_at["left_hip"][:2] + target_at["right_hip"][:2]) / 2 + travel
+    middle[:, 2] = target_floor + scale * (hips[:, 2] - source_floor)
     to_armature = np.linalg.inv(target.world)
     hips_bone = target.index(mapping["pelvis"])
-    goals = {hips_bone: _apply(to_armature, goal)}
+    rest = target.rest[hips_bone]
+    below = _apply(to_armature, (target_at["left_hip"] + target_at["right_hip"]) / 2) - rest[:3, 3]
+    goals = {hips_bone: _apply(to_armature, middle) - desired[hips_bone] @ (rest[:3, :3].T @ below)}
     root = hips_bone
     while target.parents[root] >= 0:
         root = int(target.parents[root])
     if root_motion == "ROOT" and root != hips_bone:
-        root_goal = np.broadcast_to(heads[root], goal.shape).copy()
+        root_goal = np.broadcast_to(heads[root], middle.shape).copy()
         root_goal[:, :2] += travel
         goals = {root: _apply(to_armature, root_goal), **goals}
     return goals
