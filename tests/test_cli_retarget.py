@@ -101,3 +101,8 @@ def test_a_character_file_without_a_humanoid_is_refused_before_the_job(tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert "no bone named for" in done.stderr and "left knee" in done.stderr
     assert not (tmp_path / "out.fbx").exists() and not (tmp_path / "cache" / "jobs").exists()
+
+
+def test_retarget_with_an_npz_output_is_said_to_be_ignored(tmp_path):
+    done = pocket_mocap("reconstruct", str(tmp_path), "-o", str(tmp_path / "motion.npz"), "--retarget", "mixamo")
+    assert done.stderr.startswith('warning: --retarget "mixamo" is ignored: an .npz holds the body\'s motion')
