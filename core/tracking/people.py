@@ -6,7 +6,7 @@ hands and face, as MediaPipe's Holistic graph keeps them for its one person (``c
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from ..landmarks.face import FaceTracker
 from ..landmarks.hands import HandTracker
 from ..landmarks.holistic import PARALLEL_NETWORKS, HolisticPoints
 from ..landmarks.models import Network
-from ..landmarks.pose import PoseTracker
+from ..landmarks.pose import LANDMARKS, PoseTracker
 from .detect import MAX_PEOPLE, VISIBLE, find_people
 from .tracker import Tracker
 
@@ -30,7 +30,6 @@ class Identity:
     pose: PoseTracker
     hands: HandTracker | None = None
     face: FaceTracker | None = None
-    seen: list[int] = field(default_factory=list)
 
 
 class PeopleLandmarks:
@@ -56,6 +55,14 @@ class PeopleLandmarks:
         if self._pool is not None:
             self._pool.shutdown()
 
+    def state(self) -> dict:
+        """What a resumed stream needs to keep its identities: the tracks and the frame count."""
+        return {"tracker": self.tracker.state(), "frame": self.frame}
+
+    def restore(self, state: dict) -> None:
+        self.tracker.restore(state.get("tracker", {}))
+        self.frame = int(state.get("frame", 0))
+
     def __call__(self, rgb: np.ndarray) -> dict[int, HolisticPoints]:
         """Everyone in ``rgb (H, W, 3) uint8``: ``{track id: landmarks}`` (empty when nobody is there)."""
         try:
@@ -73,14 +80,13 @@ class PeopleLandmarks:
         readings, self.crowded = find_people(self.networks["pose_detection"], self.networks["pose_landmark_full"], rgb,
                                              tracked, tiled, detect, self.limit)
         ids = self.tracker.update(self.frame, [r.box for r in readings], [r.pixels for r in readings],
-                                  [r.raw.visibility[:33] > VISIBLE for r in readings]) if self.video else \
+                                  [r.raw.visibility[:LANDMARKS] > VISIBLE for r in readings]) if self.video else \
             _by_size(readings)
         found = {}
         for track_id, item in zip(ids, readings, strict=True):
             identity = self.identities.get(track_id) or self._new_identity(track_id)
             identity.pose.frame = self.frame  # the smoothing's clock is the stream's, also across missed frames
             pose = identity.pose.accept(item.raw, size)
-            identity.seen.append(self.frame)
             found[track_id] = (identity, pose)
         missing = [track_id for track_id in self.identities if track_id not in found]
         for track_id in missing:

@@ -53,6 +53,12 @@ class PeopleDetector:
     def crowded(self) -> bool:
         return self._people.crowded
 
+    def state(self) -> dict:
+        return self._people.state()
+
+    def restore(self, state: dict) -> None:
+        self._people.restore(state)
+
     def close(self) -> None:
         self._people.close()
 

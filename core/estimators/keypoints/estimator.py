@@ -1,6 +1,7 @@
-"""The keypoint-guided default estimator frame by frame: MediaPipe landmarks (smoothed for video), the
-body fit, SMPL-X fingers and jaw. Used by ``core/pipeline/reconstruct.py`` through the estimator interface
-(``observe``, ``shape``, ``fitter``; the fitter's ``estimate``, ``joints``, ``state``/``restore``)."""
+"""The keypoint-guided default estimator frame by frame: every person's MediaPipe landmarks (smoothed for video,
+per identity), the body fit, SMPL-X fingers and jaw. Used by ``core/pipeline/reconstruct.py`` through the
+estimator interface (``observe_people``, ``shape``, ``fitter``; the fitter's ``estimate``, ``joints``,
+``state``/``restore``)."""
 
 from __future__ import annotations
 
@@ -63,19 +64,15 @@ class KeypointEstimator:
         return FrameFitter(self.model, self.camera, betas, self.settings, temporal)
 
     def state(self) -> dict:
-        people = self.detector._people
         return {"filters": {str(track_id): {name: f.state() for name, f in filters.items()}
-                            for track_id, filters in self.filters.items()},
-                "tracker": people.tracker.state(), "frame": people.frame}
+                            for track_id, filters in self.filters.items()}, "people": self.detector.state()}
 
     def restore(self, state: dict) -> None:
         for track_id, saved_filters in state.get("filters", {}).items():
             filters = self.filters.setdefault(int(track_id), self._new_filters())
             for name, saved in saved_filters.items():
                 filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
-        people = self.detector._people
-        people.tracker.restore(state.get("tracker", {}))
-        people.frame = int(state.get("frame", 0))
+        self.detector.restore(state.get("people", {}))
 
 
 class FrameFitter:
