@@ -15,13 +15,14 @@ from mathutils import Matrix
 
 from ..core.bodymodel.joints import PARENTS
 from ..core.errors import PocketMocapError
+from ..core.grounding.skeleton import CONTACT_NAMES
 from ..core.rotations import axis_angle_to_matrix
 from .animation import current_channels, key_curve, new_channels, read_animation
 from .retarget_presets import PRESETS, REQUIRED, detect_preset, joint_label, match_preset, missing_required
 from .rig import PROPERTY, joint_names_of
 from .transfer import Skeleton, SourceMotion, TargetMotion, transfer
 
-CONTACT_PROPERTIES = ("contact_left_heel", "contact_left_toe", "contact_right_heel", "contact_right_toe")
+CONTACT_PROPERTIES = tuple(f"contact_{name}" for name in CONTACT_NAMES)  # keyed by the grounding
 PRESET_FOLDER = "presets/pocket_mocap/retarget"  # under Blender's user scripts folder
 # Constraints that replace a bone's keyed rotation: retargeting onto such bones would be silently lost.
 OVERRIDING = {"COPY_TRANSFORMS", "COPY_ROTATION", "CHILD_OF", "ARMATURE", "DAMPED_TRACK", "TRACK_TO",
@@ -68,7 +69,7 @@ def source_motion(rig: bpy.types.Object, fps: float, frame: int = 1) -> tuple[np
     turn = world[:3, :3] / np.cbrt(np.linalg.det(world[:3, :3]))
     motion = SourceMotion(names, tuple(parents), turn @ rotations, positions @ world[:3, :3].T + world[:3, 3],
                           np.broadcast_to(turn, (len(names), 3, 3)), heads @ world[:3, :3].T + world[:3, 3], fps,
-                          _contact_curves(rig, frames))
+                          contact_curves(rig, frames))
     return frames, motion
 
 
@@ -82,7 +83,7 @@ def _current_pose(rig: bpy.types.Object, names: tuple[str, ...], frame: int
     return np.array([float(frame)]), quaternion_to_axis_angle(quaternions).reshape(1, -1), trans[None]
 
 
-def _contact_curves(rig: bpy.types.Object, frames: np.ndarray) -> dict[str, np.ndarray]:
+def contact_curves(rig: bpy.types.Object, frames: np.ndarray) -> dict[str, np.ndarray]:
     """The grounding's animated foot-contact properties on the rig object, sampled on ``frames``."""
     channels = current_channels(rig)
     curves = {curve.data_path: curve for curve in channels.fcurves} if channels is not None else {}

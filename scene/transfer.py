@@ -288,7 +288,7 @@ def plant_foot(source: SourceMotion, target: Skeleton, mapping: dict[str, str], 
     toe_only = toe & ~heel
     point = np.where(toe_only[:, None], positions[:, toe_bone if toe_bone is not None else foot], positions[:, foot])
     planted = np.full_like(point, np.nan)
-    for first, last in _runs(heel) + _runs(toe_only):
+    for first, last in contact_runs(heel) + contact_runs(toe_only):
         planted[first:last] = point[first:last].mean(axis=0)
     contact = heel | toe_only
     correction = np.where(contact[:, None], planted - point, 0.0)
@@ -304,7 +304,7 @@ def plant_foot(source: SourceMotion, target: Skeleton, mapping: dict[str, str], 
     return contact, planted
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def contact_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """``[first, last)`` of each run of True."""
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))

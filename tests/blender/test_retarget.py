@@ -361,6 +361,25 @@ def test_a_reconstructed_video_onto_mixamo(addon, modules):
     assert error <= FOLLOW_M
     source_step = largest_step(source, list(SMPL[:22]), frames)
     assert largest_step(target, [mapping[j] for j in SMPL[:22] if j in mapping], frames) <= source_step + 0.05
+    planted_feet_stay(modules, source, target, mapping, frames)
+
+
+def planted_feet_stay(modules, source, target, mapping, frames) -> None:
+    """With contacts kept, each heel the source has on the floor (its keyed ``contact_*_heel`` > 0.5, from the
+    grounding) stays within 1 cm of where it is planted on the target."""
+    contacts = modules["retarget"].contact_curves(source, np.array(frames, np.float64))
+    if "contact_left_heel" not in contacts:
+        pytest.skip("the result carries no foot contacts (grounding absent)")
+    modules["retarget"].retarget(bpy.context, source, target, keep_contacts=True)
+    runs = 0
+    for side in ("left", "right"):
+        ankles = heads(target, [mapping[f"{side}_ankle"]], frames)[:, 0]
+        for first, last in modules["transfer"].contact_runs(contacts[f"contact_{side}_heel"] > 0.5):
+            drift = np.linalg.norm(ankles[first:last] - ankles[first:last].mean(axis=0), axis=-1).max()
+            print(f"{side} heel planted over frames {first + 1}-{last}: {drift * 1000:.2f} mm")
+            assert drift <= CONTACT_M
+            runs += 1
+    assert runs > 0, "the dribble plants a foot somewhere"
 
 
 def imported(kind: str, path: Path) -> list:
