@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 MAX_MISSED_SECONDS = 1.0
 MAX_COST = 1.5  # above this a pairing is refused: that person is not this track
@@ -80,6 +79,8 @@ class Tracker:
         self.tracks = [t for t in self.tracks if frame - t.last_frame <= self.max_missed]
         ids = [0] * len(boxes)
         if self.tracks and boxes:
+            from scipy.optimize import linear_sum_assignment  # 0.3 s to import: only once there is something to match
+
             cost = np.array([[pairing_cost(t, frame, b, p, v) for b, p, v in zip(boxes, points, visible, strict=True)]
                              for t in self.tracks])
             rows, cols = linear_sum_assignment(np.minimum(cost, MAX_COST + 1.0))
