@@ -21,6 +21,7 @@ from ..estimators.keypoints.estimator import KeypointEstimator
 from ..estimators.keypoints.fit import Camera
 from ..fileio import write_json_atomically
 from ..grounding.camera_motion import BackgroundMotion
+from ..grounding.ground import ground_people
 from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 from ..tracking.detect import MAX_PEOPLE
 from ..worker.context import TaskContext
@@ -30,6 +31,8 @@ from .smoothing import OneEuroFilter
 RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
 PHOTO_ITERATIONS = 15
+UPSIDE_DOWN_M = 0.1  # the neck this far below the pelvis: an upside-down body
+UPSIDE_DOWN_CONFIDENCE = 0.3  # its confidence is scaled by this
 ESTIMATORS = ("keypoints", "efficienthuman", "binaryhpe")
 
 
@@ -43,6 +46,7 @@ class Settings:
     smoothing: float = 0.5
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
+    foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
@@ -125,6 +129,7 @@ def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings,
         return {"input": str(info.path), "result": str(final), "frames": notes.get("frames", info.frame_count),
                 "people": notes.get("people", []), "reused": True}
     fps = info.fps or 30.0
+    grounding: dict = {}  # a video's floor and world frame
     if info.kind == "photo":
         people, camera, warnings = reconstruct_photo(info, model, settings)
         for warning in warnings:
@@ -134,12 +139,28 @@ def reconstruct_one(info: media.MediaInfo, model: BodyModel, settings: Settings,
         video = VideoReconstruction(info, model, settings, folder / "chunks", run)
         people, camera = video.run()
         fps, warnings = video.fps, video.warnings
+        grounding = ground_video(people, model, camera, fps, settings, info.path.name, warnings, run)
     write_people(final, people, fps=fps, family=model.family, gender=settings.gender, intrinsics=camera.matrix(),
-                 extra={"source": str(info.path), "estimator": settings.estimator, "body_model": settings.body_model})
+                 extra={"source": str(info.path), "estimator": settings.estimator, "body_model": settings.body_model}
+                 | grounding)
     frames = int(len(people[0].frames["confidence"]))
     listed = [person.summary() for person in people]
     write_json_atomically(folder / "notes.json", {"frames": frames, "people": listed, "warnings": warnings})
     return {"input": str(info.path), "result": str(final), "frames": frames, "people": listed, "reused": False}
+
+
+def ground_video(people: list, model: BodyModel, camera: Camera, fps: float, settings: Settings, name: str,
+                 warnings: list[str], run: Run) -> dict:
+    """Everyone on one floor, in one world, feet locked (``people``' frames are replaced); returns the clip's
+    grounding fields for the result file."""
+    grounded = ground_people([person.frames for person in people], [person.betas for person in people], model,
+                             camera, fps, settings.foot_lock, name)
+    for person, frames in zip(people, grounded.people, strict=True):
+        person.frames = frames
+    for warning in grounded.warnings:
+        warnings.append(warning)
+        run.ctx.warn(warning)
+    return grounded.fields
 
 
 @dataclass
@@ -190,9 +211,21 @@ def reconstruct_photo(info, model, settings) -> tuple[list[Person], Camera, list
         for track_id, item in sorted(found.items()):
             betas = estimator.shape([item])
             frame = estimator.fitter(betas, temporal=0.0).estimate(item, PHOTO_ITERATIONS)
+            if upside_down(frame["joints"], frame["joints_2d"]):
+                frame["confidence"] = float(frame["confidence"]) * UPSIDE_DOWN_CONFIDENCE
+                warnings.append(f'The person found in "{info.path.name}" is upside down (head below hips), as when '
+                                "a photo shows only legs, so their confidence was lowered: use a photo that shows "
+                                "the head and shoulders, unless they really are upside down.")
             frames = {key: np.asarray([value]) for key, value in frame.items()} | {"presence": np.ones(1, bool)}
             people.append(Person(track_id, frames, betas))
     return people, camera, warnings
+
+
+def upside_down(joints: np.ndarray, joints_2d: np.ndarray) -> bool:
+    """A fitted body (SMPL-order ``joints (24, 3)`` camera space, y down, and their pixels) whose neck is well
+    below its pelvis, in 3D and in the image: what MediaPipe makes of a photo of legs alone (it draws a whole
+    body, head down), and rarely a real pose."""
+    return bool(joints[12, 1] - joints[0, 1] > UPSIDE_DOWN_M and joints_2d[15, 1] > joints_2d[0, 1])
 
 
 def observe_people(estimator, rgb: np.ndarray, search: bool = False) -> dict:
