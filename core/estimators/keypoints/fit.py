@@ -1,5 +1,5 @@
 """Fit a body model to MediaPipe landmarks: shape from bone lengths, pose by analytic IK, then a short
-Levenberg-Marquardt refinement of 3D landmark, 2D reprojection and joint-limit terms.
+Levenberg-Marquardt refinement of 3D landmark, 2D reprojection, joint-limit and arms-out-of-the-torso terms.
 
 Everything is in camera space: x right, y down, z forward, metres; the root rotation carries the body
 from its Y-up model frame into the camera's.
@@ -19,6 +19,8 @@ from .landmarks import JOINT_LANDMARKS, POSE, SURFACE_LANDMARKS, surface_vertice
 from .solver import levenberg_marquardt
 
 BODY_JOINTS = 22  # pelvis .. right_wrist: what the body fit solves; hands, jaw, eyes are set apart
+MAX_FLEXION = np.radians(150.0)  # of a knee or an elbow
+TORSO_RADIUS_M = 0.08  # the spine's distance to the front of the chest or belly, about: arms stay out of it
 LIMB_PAIRS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
               ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
               ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("left_shoulder", "left_hip"),
@@ -140,14 +142,19 @@ class BodyFitter:
 
     def points(self, params: np.ndarray) -> np.ndarray:
         """Camera-space positions ``(B, K, 3)`` of the landmark points (joints first, then surface)."""
+        return self.posed(params)[0]
+
+    def posed(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Camera-space landmark points ``(B, K, 3)`` (joints first, then surface) and all joints ``(B, J, 3)``."""
         batch = len(params)
         rest = np.broadcast_to(self.rest, (batch, *self.rest.shape))
         world = lbs.world_transforms(self.local_rotations(params), rest, self.model.parents)
         skinning = lbs.skinning_transforms(world, rest)
-        joints = world[:, [j for _, j in self.joint_points]][:, :, :3, 3]
+        translation = params[:, None, BODY_JOINTS * 3:]
+        joints = world[:, :, :3, 3] + translation
         blended = np.einsum("kj,njrc->nkrc", self.surface_weights, skinning[:, :, :3, :])
-        surface = np.einsum("nkrc,kc->nkr", blended[..., :3], self.surface_rest) + blended[..., 3]
-        return np.concatenate([joints, surface], axis=1) + params[:, None, BODY_JOINTS * 3:]
+        surface = np.einsum("nkrc,kc->nkr", blended[..., :3], self.surface_rest) + blended[..., 3] + translation
+        return np.concatenate([joints[:, [j for _, j in self.joint_points]], surface], axis=1), joints
 
     # -- initialisation ----------------------------------------------------------------------------------
     def initial_params(self, obs: Observation) -> np.ndarray:
@@ -204,7 +211,7 @@ class BodyFitter:
     def residuals(self, params: np.ndarray, obs: Observation, previous: np.ndarray | None,
                   weights: FitWeights) -> np.ndarray:
         """``params: (B, 69)`` -> stacked residuals ``(B, M)``: 3D landmarks, 2D reprojection, priors."""
-        points = self.points(params)
+        points, joints = self.posed(params)
         visibility = np.sqrt(np.clip(obs.visibility[self.landmarks], 0.0, 1.0))
         mid_hip = (points[:, 6] + points[:, 7]) / 2  # left_hip, right_hip: JOINT_LANDMARKS order
         relative = points - mid_hip[:, None]
@@ -213,13 +220,13 @@ class BodyFitter:
         two_d = (self.camera.project(points) - obs.pose_2d[self.landmarks]) / pixels_per_metre
         two_d = two_d * visibility[:, None] * weights.landmarks_2d
         terms = [three_d.reshape(len(params), -1), two_d.reshape(len(params), -1),
-                 self.joint_limits(params) * weights.joint_limits]
+                 self.joint_limits(params) * weights.joint_limits, arms_in_torso(joints) * weights.torso]
         if previous is not None:
             terms.append((params - previous) * weights.temporal)
         return np.concatenate(terms, axis=1)
 
     def joint_limits(self, params: np.ndarray) -> np.ndarray:
-        """Knees and elbows bend one way about one axis; the spine, neck and wrists prefer rest."""
+        """Knees and elbows bend one way about one axis, up to MAX_FLEXION; the spine, neck and wrists prefer rest."""
         pose = params[:, :BODY_JOINTS * 3].reshape(len(params), BODY_JOINTS, 3)
         knees, elbows = pose[:, [4, 5]], pose[:, [18, 19]]
         terms = [
@@ -227,6 +234,9 @@ class BodyFitter:
             np.minimum(knees[..., 0], 0.0),  # knee hyperextension
             elbows[..., [0, 2]].reshape(len(params), -1),  # off-hinge elbow rotation
             np.maximum(elbows[:, 0, 1], 0.0)[:, None], np.minimum(elbows[:, 1, 1], 0.0)[:, None],  # elbow overextension
+            np.maximum(knees[..., 0] - MAX_FLEXION, 0.0),  # folded further than a knee or an elbow goes
+            np.maximum(-elbows[:, 0, 1] - MAX_FLEXION, 0.0)[:, None],
+            np.maximum(elbows[:, 1, 1] - MAX_FLEXION, 0.0)[:, None],
             0.3 * pose[:, [3, 6, 9, 12, 15]].reshape(len(params), -1),  # spine and neck
             0.1 * pose[:, 1:].reshape(len(params), -1),  # everything, weakly
         ]
@@ -263,9 +273,23 @@ class BodyFitter:
                        float(np.mean(visible)) * agreement, params)
 
 
+def arms_in_torso(joints: np.ndarray) -> np.ndarray:
+    """How deep ``(B, 8)`` the elbows, wrists and the middles of the arm bones are inside the torso, taken as the
+    spine (pelvis to neck) thickened to TORSO_RADIUS_M; 0 outside. ``joints (B, J, 3)`` in the model's order."""
+    pelvis, neck = joints[:, 0], joints[:, 12]
+    arms = np.stack([joints[:, 18], joints[:, 19], joints[:, 20], joints[:, 21], (joints[:, 16] + joints[:, 18]) / 2,
+                     (joints[:, 17] + joints[:, 19]) / 2, (joints[:, 18] + joints[:, 20]) / 2,
+                     (joints[:, 19] + joints[:, 21]) / 2], axis=1)
+    spine = (neck - pelvis)[:, None]
+    along = np.clip(np.sum((arms - pelvis[:, None]) * spine, axis=-1) / np.sum(spine * spine, axis=-1), 0.0, 1.0)
+    distance = np.linalg.norm(arms - (pelvis[:, None] + along[..., None] * spine), axis=-1)
+    return np.maximum(TORSO_RADIUS_M - distance, 0.0)
+
+
 @dataclass(frozen=True)
 class FitWeights:
     landmarks_3d: float = 1.0
     landmarks_2d: float = 1.0
     joint_limits: float = 0.3
+    torso: float = 3.0
     temporal: float = 0.0
