@@ -6,13 +6,11 @@ skeleton and its motion only (MotionBuilder, game tools).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import bpy
 
-from ..core.errors import PocketMocapError
-from .fbx import rig_of
+from .fbx import export_selected
 
 GLTF = {
     "export_format": "GLB",
@@ -28,34 +26,6 @@ GLTF = {
 }
 
 
-def _exported(context: bpy.types.Context, armatures: list, filepath: Path, kind: str,
-              export: Callable[[list], set]) -> Path:
-    """Select ``armatures`` and the meshes they deform, run ``export(chosen)``, restore the selection."""
-    if not filepath.parent.is_dir():
-        raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
-    context.view_layer.update()
-    armature = armatures[0]
-    meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) in armatures]
-    chosen = [*armatures, *meshes]
-    previous = [obj for obj in context.view_layer.objects if obj.select_get()]
-    previous_active = context.view_layer.objects.active
-    try:
-        for obj in context.view_layer.objects:
-            obj.select_set(obj in chosen)
-        context.view_layer.objects.active = armature
-        result = export(chosen)
-    except RuntimeError as exc:
-        raise PocketMocapError(f"{kind} export failed: {str(exc).splitlines()[0]}. Check that the folder is "
-                               "writable and the file is not open in another program.") from exc
-    finally:
-        for obj in context.view_layer.objects:
-            obj.select_set(obj in previous)
-        context.view_layer.objects.active = previous_active
-    if result != {"FINISHED"} or not filepath.is_file():
-        raise PocketMocapError(f'{kind} export did not write "{filepath}". See the system console for details.')
-    return filepath
-
-
 def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path,
                     also: list | tuple = ()) -> Path:
     """Write ``armature`` (and the armatures ``also``: several people), their meshes (shape keys) and their
@@ -68,7 +38,7 @@ def export_rig_gltf(context: bpy.types.Context, armature: bpy.types.Object, file
         with context.temp_override(selected_objects=chosen, active_object=armature, object=armature):
             return bpy.ops.export_scene.gltf(filepath=str(filepath), **options)
 
-    return _exported(context, [armature, *also], filepath, "glTF", export)
+    return export_selected(context, [armature, *also], filepath, "glTF", export)
 
 
 def export_rig_bvh(context: bpy.types.Context, armature: bpy.types.Object, filepath: str | Path) -> Path:
@@ -82,4 +52,4 @@ def export_rig_bvh(context: bpy.types.Context, armature: bpy.types.Object, filep
                                            frame_end=scene.frame_end, rotate_mode="NATIVE",
                                            root_transform_only=False)
 
-    return _exported(context, [armature], filepath, "BVH", export)
+    return export_selected(context, [armature], filepath, "BVH", export)

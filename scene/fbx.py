@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import bpy
@@ -44,28 +45,38 @@ def export_rig_fbx(context: bpy.types.Context, armature: bpy.types.Object, filep
                    preset: str = "BLENDER", also: list | tuple = ()) -> Path:
     """Write ``armature`` and the meshes it deforms (and the armatures ``also``, several people, with theirs) to
     ``filepath``; the selection is restored after."""
-    filepath = Path(filepath)
+
+    def export(chosen: list) -> set:
+        with context.temp_override(selected_objects=chosen, active_object=armature):
+            return bpy.ops.export_scene.fbx(filepath=str(filepath), **COMMON, **PRESETS[preset])
+
+    return export_selected(context, [armature, *also], Path(filepath), "FBX", export)
+
+
+def export_selected(context: bpy.types.Context, armatures: list, filepath: Path, kind: str,
+                    export: Callable[[list], set]) -> Path:
+    """Select ``armatures`` and the meshes they deform, run ``export(chosen)`` (one of Blender's exporters, ``kind``
+    for messages), restore the selection; FBX here, glTF and BVH in ``exports.py``."""
     if not filepath.parent.is_dir():
         raise PocketMocapError(f'The folder "{filepath.parent}" does not exist. Choose another place to save.')
     context.view_layer.update()  # objects linked since the last sync are not in view_layer.objects yet
-    armatures = {armature, *also}
+    armature = armatures[0]
     meshes = [obj for obj in context.view_layer.objects if obj.type == "MESH" and rig_of(obj) in armatures]
-    chosen = {*armatures, *meshes}
+    chosen = [*armatures, *meshes]
     previous = [obj for obj in context.view_layer.objects if obj.select_get()]
     previous_active = context.view_layer.objects.active
     try:
         for obj in context.view_layer.objects:
             obj.select_set(obj in chosen)
         context.view_layer.objects.active = armature
-        with context.temp_override(selected_objects=list(chosen), active_object=armature):
-            result = bpy.ops.export_scene.fbx(filepath=str(filepath), **COMMON, **PRESETS[preset])
+        result = export(chosen)
     except RuntimeError as exc:
-        raise PocketMocapError(f"FBX export failed: {exc}. Check that the file is not open in another "
-                               "program and the folder is writable.") from exc
+        raise PocketMocapError(f"{kind} export failed: {str(exc).splitlines()[0]}. Check that the folder is "
+                               "writable and the file is not open in another program.") from exc
     finally:
         for obj in context.view_layer.objects:
             obj.select_set(obj in previous)
         context.view_layer.objects.active = previous_active
     if result != {"FINISHED"} or not filepath.is_file():
-        raise PocketMocapError(f'FBX export did not write "{filepath}". See the system console for details.')
+        raise PocketMocapError(f'{kind} export did not write "{filepath}". See the system console for details.')
     return filepath
