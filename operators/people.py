@@ -51,11 +51,12 @@ def build_chosen(context: bpy.types.Context) -> list[bpy.types.Object]:
     for person in settings.people:
         if person.build:
             chosen.setdefault(person.result, []).append(person)
-    rigs = []
-    for path, people in chosen.items():
+    for path, people in chosen.items():  # all checked before anything is built
         if not Path(path).is_file():
             raise FileNotFoundError(f'The result for "{Path(people[0].input).name}" is no longer in the cache: '
                                     "reconstruct it again.")
+    rigs = []
+    for path, people in chosen.items():
         result = load_result(path)
         model = load_body(job.get("body_model", "open"), str(result["surface_model_type"]), job.get("body_file", ""),
                           job.get("gender", "neutral") or "neutral")
@@ -69,7 +70,7 @@ class POCKETMOCAP_OT_build_people(bpy.types.Operator):
 
     bl_idname = "pocket_mocap.build_people"
     bl_label = "Build Rigs"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER"}  # one undo step, pushed below (an UNDO flag pushes none when run from Python)
 
     @classmethod
     def poll(cls, context):
@@ -81,6 +82,7 @@ class POCKETMOCAP_OT_build_people(bpy.types.Operator):
         except FileNotFoundError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        bpy.ops.ed.undo_push(message="Pocket Mocap: Build Rigs")
         self.report({"INFO"}, f"Built {', '.join(rig.name for rig in rigs)}.")
         return {"FINISHED"}
 

@@ -21,7 +21,7 @@ def empty_scene(addon):
     settings = bpy.context.scene.pocket_mocap
     settings.body_model, settings.estimator, settings.hands_and_face = "open", "keypoints", False
     yield
-    settings.hands_and_face = True
+    bpy.context.scene.pocket_mocap.hands_and_face = True  # fetched again: an undo replaces the scene's data
 
 
 def rigs() -> list:
@@ -43,6 +43,7 @@ def test_two_people_are_listed_then_built_as_chosen(addon):
     for obj in list(bpy.data.objects):
         bpy.data.objects.remove(obj)
     people[1].build = True
+    bpy.ops.ed.undo_push(message="before")  # background Blender starts its undo system only when asked
     assert bpy.ops.pocket_mocap.build_people() == {"FINISHED"}
     first, second = rigs()
     assert (first.name, second.name) == ("Person 1", "Person 2")
@@ -63,6 +64,8 @@ def test_two_people_are_listed_then_built_as_chosen(addon):
                 for rig in (first, second)]
         assert seen[0].x < seen[1].x - 0.1, "in the camera's view person 1 stays on the left, person 2 on the right"
         assert all(0 < point.x < 1 and 0 < point.y < 1 for point in seen), "both in the picture"
+    assert bpy.ops.ed.undo() == {"FINISHED"}
+    assert rigs() == [] and not [o for o in bpy.data.objects if o.type == "CAMERA"], "one undo step takes all back"
 
 
 def test_tick_all_and_none(addon):
@@ -115,3 +118,13 @@ def test_a_person_is_hidden_where_they_were_not_seen(addon):
         seen.append([not mesh.hide_viewport and not mesh.hide_render for mesh in meshes])
     assert [s[0] for s in seen] == [True] * frames, "person 1 is always there: no keys needed"
     assert [s[1] for s in seen] == presence[1].tolist()
+
+
+def test_a_result_gone_from_the_cache_is_one_sentence_and_builds_nothing(addon, tmp_path):
+    settings = bpy.context.scene.pocket_mocap
+    settings.people.clear()
+    entry = settings.people.add()
+    entry.label, entry.number, entry.result, entry.input = "Person 1", 1, str(tmp_path / "gone.npz"), "clip.mp4"
+    with pytest.raises(RuntimeError, match="no longer in the cache: reconstruct it again"):
+        bpy.ops.pocket_mocap.build_people()
+    assert rigs() == []
