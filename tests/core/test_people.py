@@ -162,3 +162,28 @@ def test_command_line_person_choice(two_people, tmp_path):
     assert done.returncode == 1 and "holds 2 people" in done.stderr and not (tmp_path / "none.npz").exists()
     done = pocket_mocap("reconstruct", *common, "-o", str(tmp_path / "bad.npz"), "--person", "1,two")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "such as 1,3" in done.stderr
+
+
+def test_one_person_is_read_exactly_as_the_one_person_path_reads_them():
+    """On a one-person clip the people path gives MediaPipe's Holistic landmarks (core/landmarks) unchanged:
+    the person's own crop is read first, so the detector running alongside changes nothing."""
+    from pocket_mocap.core import media
+    from pocket_mocap.core.landmarks.holistic import Holistic
+    from pocket_mocap.core.tracking.people import PeopleLandmarks
+
+    video = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"
+    one, everyone = Holistic(video=True), PeopleLandmarks(video=True, fps=12.0)
+    try:
+        for _, rgb in media.VideoFrames(video):
+            alone, people = one(rgb), everyone(rgb)
+            assert (alone is None) == (not people) and len(people) <= 1
+            if alone is not None:
+                person = people[1]
+                assert np.array_equal(alone.pose_pixels, person.pose_pixels)
+                assert np.array_equal(alone.pose.world, person.pose.world)
+                for mine, theirs in ((alone.left_hand, person.left_hand), (alone.right_hand, person.right_hand),
+                                     (alone.face, person.face)):
+                    assert (mine is None and theirs is None) or np.array_equal(mine, theirs)
+    finally:
+        one.close()
+        everyone.close()
