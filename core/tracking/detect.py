@@ -1,10 +1,11 @@
 """Every person in one frame: the BlazePose detector over the whole frame and, where people may be small in it,
-over overlapping square tiles at two scales; the landmark model on each person's crop; duplicates merged.
+over overlapping square tiles at up to three scales; the landmark model on each person's crop; duplicates and
+parts merged.
 
 The detector was trained to find one prominent person, so on the whole frame it misses people who are small or
 partly hidden behind others; on a tile the same person fills more of its 224² input. Every reading is checked
-against the people already kept (by their landmarks), so a person seen in several tiles, or once from the
-previous frame's crop and once by the detector, is read once.
+against the people already kept (by their boxes and landmarks), so a person seen in several tiles, or once from
+the previous frame's crop and once by the detector, is read once.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def _cut_by_tile(keypoints: np.ndarray, tile: tuple[int, int, int, int], size: t
 
 
 def reading(raw: RawPose, size: tuple[int, int], tracked: bool) -> Reading:
+    """``raw`` landmarks (normalised) as a :class:`Reading` in pixels of a ``size`` frame, boxed by the landmarks
+    it sees (all of them when it sees fewer than four)."""
     pixels = raw.points[:LANDMARKS, :2] * size
     seen = raw.visibility[:LANDMARKS] > VISIBLE
     points = pixels[seen] if seen.sum() >= 4 else pixels
