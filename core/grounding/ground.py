@@ -19,7 +19,7 @@ from .lock import lock_feet
 from .skeleton import FootSkeleton, Posed, to_axis_angle
 
 MIN_FRAMES = 5  # frames with a person needed to tell a floor
-STEADY_SECONDS = 0.05  # the feet's heights and speeds are read from their path smoothed this much (no lag)
+STEADY_SECONDS = 0.1  # the feet's heights and speeds are read from their path smoothed this much (no lag)
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, SHARED_MEDIA
-from scipy.ndimage import gaussian_filter1d
 
-from pocket_mocap.core.bodymodel.library import load_body
-from pocket_mocap.core.estimators import posed_joints
-from pocket_mocap.core.estimators.keypoints.fit import Camera
-from pocket_mocap.core.grounding.camera_motion import BackgroundMotion, camera_moves
-from pocket_mocap.core.grounding.contact import contact_frames, runs
-from pocket_mocap.core.grounding.floor import Floor, estimate_floor, world_from_camera
-from pocket_mocap.core.grounding.ground import ground_clip, ground_people
-from pocket_mocap.core.grounding.lock import lock_feet
-from pocket_mocap.core.grounding.skeleton import LEGS, FootSkeleton, reach
-from pocket_mocap.core.rotations import axis_angle_to_matrix
+pytest.importorskip("scipy")  # not in the Blender test environments, which run only the blender tests
+pytest.importorskip("cv2")
+
+from scipy.ndimage import gaussian_filter1d  # noqa: E402
+
+from pocket_mocap.core.bodymodel.library import load_body  # noqa: E402
+from pocket_mocap.core.estimators import posed_joints  # noqa: E402
+from pocket_mocap.core.estimators.keypoints.fit import Camera  # noqa: E402
+from pocket_mocap.core.grounding.camera_motion import BackgroundMotion, camera_moves  # noqa: E402
+from pocket_mocap.core.grounding.contact import contact_frames, runs  # noqa: E402
+from pocket_mocap.core.grounding.floor import Floor, estimate_floor, world_from_camera  # noqa: E402
+from pocket_mocap.core.grounding.ground import ground_clip, ground_people  # noqa: E402
+from pocket_mocap.core.grounding.lock import lock_feet  # noqa: E402
+from pocket_mocap.core.grounding.skeleton import LEGS, FootSkeleton, reach  # noqa: E402
+from pocket_mocap.core.rotations import axis_angle_to_matrix  # noqa: E402
 
 MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
 HELD_OUT = ("007/007_08", "005/005_03", "005/005_14", "002/002_10", "005/005_17")  # validation trials of the bank
