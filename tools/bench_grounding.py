@@ -198,7 +198,7 @@ def aligned_error(truth_pelvis: np.ndarray, truth_root: np.ndarray, pelvis: np.n
 
 
 def synthetic(noises: tuple[float, ...]) -> None:
-    from training.synth.sequences import clip_sequence, in_camera, simulated_fit, static_camera
+    from training.synth.sequences import seen_clip, simulated_fit
 
     body = load_body("open", "smplx", "", "neutral")
     skeleton = FootSkeleton.of(body, np.zeros(0))
@@ -209,9 +209,7 @@ def synthetic(noises: tuple[float, ...]) -> None:
     for noise in noises:
         totals = np.zeros(3)
         for name in HELD_OUT:
-            sequence = clip_sequence(MOCAP / f"{name}.bvh", body, seconds=10)
-            camera = static_camera(sequence, body)
-            poses, trans = in_camera(sequence, camera, skeleton.rest[0])
+            sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body)
             frames = simulated_fit(poses, trans, skeleton.rest[0], noise)
             grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2,
                                                                       camera.height / 2), sequence.fps, 1.0, name)
@@ -233,13 +231,13 @@ def synthetic(noises: tuple[float, ...]) -> None:
             fit_points = in_world(frames, to_world, skeleton)
             new_points = in_world(new, to_world, skeleton)
             skates = [skate(p, sequence.contacts, sequence.fps) for p in (truth_points, fit_points, new_points)]
-            print(f"  {name[4:]:<11} {noise:5.1f} {hits / max(1, flags.sum()):9.2f} "
+            print(f"  {name[4:]:<11} {noise:5.2f} {hits / max(1, flags.sum()):9.2f} "
                   f"{hits / max(1, sequence.contacts.sum()):6.2f} "
                   f"{float(grounded.fields['camera_height']) - 1.4:+9.2f} m "
                   f"{float(grounded.fields['camera_pitch']) - 8.0:+8.1f}° "
                   f"{fit_error.mean():6.2f} | {error.mean():.2f} / {error[-1]:.2f} m "
                   f"{skates[0]:9.3f} | {skates[1]:.3f} | {skates[2]:.3f}")
-        print(f"  all clips, noise {noise:.1f}: precision {totals[0] / totals[1]:.2f}, "
+        print(f"  all clips, noise {noise:.2f}: precision {totals[0] / totals[1]:.2f}, "
               f"recall {totals[0] / totals[2]:.2f}")
 
 
@@ -250,15 +248,13 @@ def tune() -> None:
 
     import pocket_mocap.core.grounding.contact as contact
     import pocket_mocap.core.grounding.ground as ground
-    from training.synth.sequences import clip_sequence, in_camera, simulated_fit, static_camera
+    from training.synth.sequences import seen_clip, simulated_fit
 
     body = load_body("open", "smplx", "", "neutral")
     skeleton = FootSkeleton.of(body, np.zeros(0))
     runs = []
     for name in TUNING:
-        sequence = clip_sequence(MOCAP / f"{name}.bvh", body, seconds=10)
-        camera = static_camera(sequence, body)
-        poses, trans = in_camera(sequence, camera, skeleton.rest[0])
+        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body)
         for noise, seed in itertools.product((0.0, 0.25), (0, 1)):
             runs.append((noise, sequence, simulated_fit(poses, trans, skeleton.rest[0], noise, seed),
                          Camera(camera.focal, camera.width / 2, camera.height / 2)))

@@ -176,15 +176,8 @@ def test_background_motion_tells_a_panning_camera_from_a_still_one():
 @pytest.fixture(scope="module")
 def held_out(body):
     sys.path.insert(0, str(ROOT))
-    from training.synth.sequences import clip_sequence, in_camera, static_camera
-    skeleton = FootSkeleton.of(body, np.zeros(0))
-    clips = []
-    for name in HELD_OUT:
-        sequence = clip_sequence(MOCAP / f"{name}.bvh", body, seconds=10)
-        camera = static_camera(sequence, body)
-        poses, trans = in_camera(sequence, camera, skeleton.rest[0])
-        clips.append((sequence, camera, poses, trans))
-    return clips
+    from training.synth.sequences import seen_clip
+    return [seen_clip(MOCAP / f"{name}.bvh", body) for name in HELD_OUT]
 
 
 @needs_mocap

@@ -119,6 +119,16 @@ def in_camera(sequence: Sequence, camera: StaticCamera, pelvis: np.ndarray) -> t
     return poses.reshape(len(poses), -1), trans
 
 
+def seen_clip(path: Path, model: BodyModel, seconds: float = 10.0
+              ) -> tuple[Sequence, StaticCamera, np.ndarray, np.ndarray]:
+    """A clip's first ``seconds`` on the body, the static camera that sees it, and its ``poses`` and ``trans`` in
+    that camera's space."""
+    sequence = clip_sequence(path, model, seconds=seconds)
+    camera = static_camera(sequence, model)
+    poses, trans = in_camera(sequence, camera, FootSkeleton.of(model, np.zeros(0)).rest[0])
+    return sequence, camera, poses, trans
+
+
 def simulated_fit(poses: np.ndarray, trans: np.ndarray, pelvis: np.ndarray, noise: float, seed: int = 0) -> dict:
     """The truth as a fit would give it: joint angles and distance off by smooth noise (Gaussian, 0.1 s at 30 fps)
     of ``noise`` x 1.5 degrees per joint and x 2 % of the distance. ``noise`` 0.25 makes planted feet slide about as
