@@ -53,11 +53,13 @@ MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
 VIDEOS = ("v01_taiji__hybrik", "v02_basketball_dribble__mmhuman3d_single_person_demo",
           "v05_two_people_multi__mmhuman3d_multi_person_demo")
 HELD_OUT = ("007/007_08", "005/005_03", "005/005_14", "002/002_10", "005/005_17")
+RENDERED = ("002/002_10", "005/005_03")  # held out; they stay in a small area, so a 256-pixel frame shows them large
 TUNING = ("002/002_01", "002/002_03", "005/005_02", "005/005_11", "006/006_02", "002/002_06")  # training split
 GRID = {"height": ((0.03, 0.08), (0.04, 0.10), (0.03, 0.10), (0.05, 0.10)),
         "speed": ((0.15, 0.45), (0.2, 0.5), (0.25, 0.5), (0.15, 0.6)),
         "hysteresis": ((0.6, 0.4), (0.7, 0.5), (0.5, 0.3)), "steady": (0.05, 0.1)}
 FLOOR_M = 0.02
+FRAME_KEYS = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")
 LEG_JOINTS = [1, 2, 4, 5, 7, 8, 10, 11]  # hips, knees, ankles, feet: what the lock moves
 
 
@@ -174,7 +176,7 @@ def grounding_share(body) -> None:
         result = load(out)
     camera = Camera(float(result["camera_intrinsics"][0, 0]), float(result["camera_intrinsics"][0, 2]),
                     float(result["camera_intrinsics"][1, 2]))
-    frames_dict = {key: result[key] for key in ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")}
+    frames_dict = {key: result[key] for key in FRAME_KEYS}
     started = time.perf_counter()
     ground_clip(frames_dict, body, result["betas"], camera, float(result["mocap_framerate"]), 1.0, "taiji")
     post = time.perf_counter() - started
@@ -241,6 +243,77 @@ def synthetic(noises: tuple[float, ...]) -> None:
               f"recall {totals[0] / totals[2]:.2f}")
 
 
+def rendered(seconds: float = 5.0, keep: Path | None = None) -> None:
+    """RENDERED clips drawn by Cycles (mode (a) of the synthetic generator: the open body in random clothes and
+    light, 256 x 256, over one still background), written as a video and reconstructed by the command's own job
+    with the lock off, then grounded here by the pipeline's own call: MediaPipe and the fit see pixels, and the
+    grounding is judged against the truth. ``keep``: a folder for the unlocked results (to try settings on)."""
+    import cv2
+
+    from pocket_mocap.core.worker.job import Job
+    from training.synth.appearance import background, composite, hair_vertices, random_look, srgb_to_linear
+    from training.synth.render_blender import RenderSettings, render_batch
+    from training.synth.sequences import seen_clip
+
+    body = load_body("open", "smplx", "", "neutral")
+    fitted_body = load_body("open", "smpl", "", "neutral")
+    parts = np.argmax(body.weights, axis=1)
+    hair = hair_vertices(body.v_template, parts, body.rest_joints()[15])
+    rng = np.random.default_rng(0)
+    z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    print(f"\nRendered held-out clips ({seconds:g} s, 256 x 256, Cycles), reconstructed from their pixels:")
+    print(f"  {'clip':<11} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} {'root err mean':>13} "
+          f"{'skate truth | grounded':>23}")
+    for name in RENDERED:
+        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body, seconds, width=256, height=256)
+        vertices = body.pose(poses, np.zeros(10), trans, pose_correctives=False).vertices
+        look = random_look(rng, parts, hair)
+        count = len(vertices)
+        images = render_batch(body.faces, vertices, np.broadcast_to(srgb_to_linear(look.vertex_colours),
+                                                                    (count, *look.vertex_colours.shape)),
+                              np.tile([camera.focal, 127.5, 127.5], (count, 1)),
+                              {"sun_direction": np.tile(look.sun_direction, (count, 1)),
+                               "sun_strength": np.full(count, look.sun_strength),
+                               "ambient": np.tile(look.ambient, (count, 1))}, RenderSettings(samples=8))
+        back = background(rng)
+        with tempfile.TemporaryDirectory() as folder:
+            video = Path(folder) / f"{name.replace('/', '_')}.avi"
+            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), sequence.fps, (256, 256))
+            for image in images:
+                writer.write(cv2.cvtColor(composite(image, back), cv2.COLOR_RGB2BGR))
+            writer.release()
+            job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(Path(folder) / "cache"),
+                       "hands_and_face": False, "fov_degrees": float(np.degrees(2 * np.arctan(128 / camera.focal))),
+                       "foot_lock": 0.0}, Path(folder) / "job")
+            outcome = job.run_to_end(600)
+            if outcome.state != "done":
+                print(f"  {name[4:]:<11} {outcome.message}")
+                continue
+            result = load(Path(outcome.summary["results"][0]["result"]))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            np.savez(keep / f"{name.replace('/', '_')}.npz", **result)
+        intrinsics = result["camera_intrinsics"]
+        grounded = ground_clip({key: result[key] for key in FRAME_KEYS}, fitted_body, result["betas"],
+                               Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2])),
+                               sequence.fps, 1.0, name)
+        result |= grounded.frames | grounded.fields
+        flags = result["contacts"] >= 0.5
+        hits = (flags & sequence.contacts).sum()
+        skeleton = FootSkeleton.of(fitted_body, result["betas"])
+        truth_skeleton = FootSkeleton.of(body, np.zeros(0))
+        truth_posed = truth_skeleton.pose(sequence.poses, sequence.trans)
+        error = aligned_error(truth_posed.positions[:, 0] @ z_up.T, z_up @ truth_posed.rotations[:, 0],
+                              result["world_trans"] + skeleton.rest[0],
+                              axis_angle_to_matrix(result["world_root_orient"].astype(np.float64)))
+        to_world = result["world_from_camera"].astype(np.float64)
+        skates = [skate(truth_skeleton.contact_points(truth_posed) @ z_up.T, sequence.contacts, sequence.fps),
+                  skate(in_world(result, to_world, skeleton), sequence.contacts, sequence.fps)]
+        print(f"  {name[4:]:<11} {hits / max(1, flags.sum()):9.2f} {hits / max(1, sequence.contacts.sum()):6.2f} "
+              f"{float(result['camera_height']) - 1.4:+9.2f} m {float(result['camera_pitch']) - 8.0:+8.1f}° "
+              f"{error.mean():11.2f} m {skates[0]:11.3f} | {skates[1]:.3f}")
+
+
 def tune() -> None:
     """The contact thresholds on the training clips TUNING: every GRID setting, ranked by the lower of precision
     and recall at noise 0.25 (then at noise 0)."""
@@ -287,6 +360,7 @@ def main() -> int:
     parser.add_argument("--skip-videos", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--tune", action="store_true", help="rank the contact thresholds on training clips, only")
+    parser.add_argument("--rendered", action="store_true", help="also held-out clips rendered and reconstructed")
     args = parser.parse_args()
     if args.tune:
         tune()
@@ -299,6 +373,8 @@ def main() -> int:
         if not MOCAP.is_dir():
             raise SystemExit("The synthetic part needs ../shared/mocap.")
         synthetic((0.0, 0.25, 0.5))
+        if args.rendered:
+            rendered()
     return 0
 
 

@@ -119,12 +119,12 @@ def in_camera(sequence: Sequence, camera: StaticCamera, pelvis: np.ndarray) -> t
     return poses.reshape(len(poses), -1), trans
 
 
-def seen_clip(path: Path, model: BodyModel, seconds: float = 10.0
+def seen_clip(path: Path, model: BodyModel, seconds: float = 10.0, **camera_options
               ) -> tuple[Sequence, StaticCamera, np.ndarray, np.ndarray]:
-    """A clip's first ``seconds`` on the body, the static camera that sees it, and its ``poses`` and ``trans`` in
-    that camera's space."""
+    """A clip's first ``seconds`` on the body, the static camera that sees it (``camera_options`` for
+    :func:`static_camera`), and its ``poses`` and ``trans`` in that camera's space."""
     sequence = clip_sequence(path, model, seconds=seconds)
-    camera = static_camera(sequence, model)
+    camera = static_camera(sequence, model, **camera_options)
     poses, trans = in_camera(sequence, camera, FootSkeleton.of(model, np.zeros(0)).rest[0])
     return sequence, camera, poses, trans
 
