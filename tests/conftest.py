@@ -17,6 +17,23 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 _USER_RESOURCES = tempfile.mkdtemp(prefix="pocket_mocap_blender_user_")
 os.environ["BLENDER_USER_RESOURCES"] = _USER_RESOURCES
 sys.path.insert(0, str(ROOT / "tools"))
+EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Leave without running bpy's static destructors once pytest has reported: bpy as a module can hang in them
+    for good (the main thread destroying a condition variable its worker threads still wait on; seen after the
+    video tests), which would eat CI's time and fail it although every test passed."""
+    if "bpy" in sys.modules and EXIT_STATUS in config.stash:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        shutil.rmtree(_USER_RESOURCES, ignore_errors=True)
+        os._exit(config.stash[EXIT_STATUS])
 
 
 def this_platform() -> str:
