@@ -38,7 +38,7 @@ if [ ! -f "$WORK/eh.pt" ] && compgen -G "runs/in/eh_weights.pt.part*" > /dev/nul
 fi
 $PYTHON -m training.train --shards "$WORK/synth_b" --val-shards "$WORK/synth_b_val" --val-samples "$VAL_COUNT" \
   --steps "$STEPS" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --val-every 2000 --log-every 100 \
-  --deadline $(( START + BUDGET_S - RESERVE_S )) --out "$WORK/eh.pt" "${RESUME[@]}" \
+  --deadline $(( START + BUDGET_S - RESERVE_S )) --anneal-by-time --out "$WORK/eh.pt" "${RESUME[@]}" \
   --metrics "$OUT/metrics.json" --export "$WORK/efficienthuman_silhouette_fp16.onnx" --fp16 2>&1 | tee -a "$LOG"
 
 $PYTHON -c "from pathlib import Path; from training.train import save_weights; save_weights(Path('$WORK/eh.pt'), Path('$WORK/eh_weights.pt'))"

@@ -207,24 +207,29 @@ def evaluate(model: EfficientHuman, rle: RLELoss, body: BodyTensors, data: Shard
 
 # -- training ---------------------------------------------------------------------------------------------
 
-def learning_rate(step: int, steps: int, peak: float) -> float:
-    """Linear warm-up over the first 5 % of ``steps`` (at most 500), then cosine down to 5 % of ``peak``."""
+def learning_rate(step: int, steps: int, peak: float, time_fraction: float = 0.0) -> float:
+    """Linear warm-up over the first 5 % of ``steps`` (at most 500), then cosine down to 5 % of ``peak``.
+
+    ``time_fraction`` (the share of a time budget already spent) moves the cosine on when it is ahead of the
+    steps, so that a run stopped by its deadline still ends annealed."""
     warm = max(1, min(500, steps // 20))
     if step < warm:
         return peak * (step + 1) / warm
-    progress = (step - warm) / max(1, steps - warm)
+    progress = max((step - warm) / max(1, steps - warm), time_fraction)
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 def train(source, body: BodyModel, steps: int, out: Path, batch_size: int = 8, lr: float = 1e-3,
           resume: bool = False, log_every: int = 10, seed: int = 0, *, validation: ShardData | None = None,
           val_every: int = 0, minutes: float | None = None, workers: int = 0, amp: bool = True,
-          init_weights: Path | None = None, data_label: str = "") -> list[float]:
+          init_weights: Path | None = None, data_label: str = "", anneal_by_time: bool = False) -> list[float]:
     """Train until step ``steps`` (or for ``minutes``); saves ``out`` every ``log_every`` steps and at the end.
 
     ``source``: a ShardData (batched by DataLoader workers) or any sequence of sample dicts. ``resume``
     continues from ``out``; else ``init_weights`` (a weights-only file of :func:`save_weights`) starts from
-    those weights and their step with a fresh optimizer. Returns this call's losses."""
+    those weights and their step with a fresh optimizer. ``anneal_by_time``: the learning rate follows the share
+    of ``minutes`` spent when that is ahead of the steps (a one-shot run on a machine lent for minutes). Returns
+    this call's losses."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(seed)
     torch.backends.cudnn.benchmark = True
@@ -251,9 +256,12 @@ def train(source, body: BodyModel, steps: int, out: Path, batch_size: int = 8, l
         stream = batches(source, batch_size, np.random.default_rng(seed + start), device)
     extra = {"in_channels": model.in_channels, "data": data_label, "steps": steps}
     losses, started = [], time.monotonic()
+    def spent() -> float:
+        return (time.monotonic() - started) / (60 * minutes) if anneal_by_time and minutes else 0.0
+
     for step in range(start, steps):
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, steps, lr)
+            group["lr"] = learning_rate(step, steps, lr, spent())
         terms = loss_terms(model, rle, tensors, next(stream), amp)
         loss = total_loss(terms, LossWeights())
         optimizer.zero_grad(set_to_none=True)
@@ -270,7 +278,7 @@ def train(source, body: BodyModel, steps: int, out: Path, batch_size: int = 8, l
             _save(out, model, rle, optimizer, done, {**extra, "validation": history})
             pace = (time.monotonic() - started) / (done - start)
             print(f"step {done}/{steps} loss {np.mean(losses[-log_every:]):.3f} "
-                  f"lr {learning_rate(step, steps, lr):.2e} ({pace:.3f} s/step, {device})", flush=True)
+                  f"lr {optimizer.param_groups[0]['lr']:.2e} ({pace:.3f} s/step, {device})", flush=True)
         if out_of_time:
             print(f"stopped after {minutes} minutes at step {done}; run again with --resume to continue", flush=True)
             break
@@ -314,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="train until this step (the schedule's length)")
     parser.add_argument("--minutes", type=float, help="stop after this many minutes (checkpoint saved)")
     parser.add_argument("--deadline", type=float, help="stop at this Unix time (after loading the data)")
+    parser.add_argument("--anneal-by-time", action="store_true",
+                        help="with --minutes/--deadline: the schedule ends annealed when time runs out")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--workers", type=int, default=0, help="data-loading processes (shards)")
@@ -339,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         minutes = min(minutes or math.inf, max(0.0, (args.deadline - time.time()) / 60))
     train(data, body, args.steps, args.out, args.batch, args.lr, args.resume, args.log_every,
           validation=validation, val_every=args.val_every if validation else 0, minutes=minutes,
-          workers=args.workers, amp=not args.no_amp, init_weights=args.init_weights, data_label=label)
+          workers=args.workers, amp=not args.no_amp, init_weights=args.init_weights, data_label=label,
+          anneal_by_time=args.anneal_by_time)
     if args.metrics and validation is not None:
         state = torch.load(args.out, map_location="cpu", weights_only=True)
         args.metrics.write_text(json.dumps(state.get("validation", [])[-1:], indent=1))
