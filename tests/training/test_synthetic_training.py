@@ -175,3 +175,16 @@ def test_run_time_fitter_turns_synthetic_targets_back_into_the_sample(shards, fa
     # A.5's fixed 1000 px crop camera is an approximation (docs/synth_generator.md): a few px, a few cm.
     assert np.median(np.concatenate(pixels)) < 6.0 and np.mean(millimetres) < 70.0, (pixels, millimetres)
     assert np.median(hands) < 60.0, hands
+
+
+def test_schedule_anneals_by_time_when_time_runs_out_first():
+    from training.train import learning_rate
+
+    peak, steps = 1e-3, 30000
+    assert learning_rate(100, steps, peak, time_fraction=0.9) < peak  # warm-up only by steps: still rising
+    assert learning_rate(100, steps, peak, time_fraction=0.9) == learning_rate(100, steps, peak)
+    early = learning_rate(2000, steps, peak)
+    assert early > 0.95 * peak  # by steps alone, barely started
+    assert learning_rate(2000, steps, peak, time_fraction=0.5) == pytest.approx(peak * (0.05 + 0.95 * 0.5))
+    assert learning_rate(2000, steps, peak, time_fraction=1.0) == pytest.approx(0.05 * peak)  # annealed at the end
+    assert learning_rate(2000, steps, peak, time_fraction=0.0) == early  # time behind the steps changes nothing
