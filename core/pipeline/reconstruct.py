@@ -46,6 +46,8 @@ class Settings:
     smoothing: float = 0.5
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
+    lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
+    pose_prior: float = 0.0  # weight of the learned pose prior in the fit (keypoints estimator; 0 = off)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     weights: str = ""  # the network's weights file, for estimators that have one
 

@@ -9,7 +9,9 @@ core/lifting/features.py's layout, the one the extension computes at run time.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,19 +25,51 @@ from ..synth.generator import SMPL_HANDS, OpenBodyKit, Ranges, _camera_view
 IMAGE_SHAPES = ((1280, 720), (720, 1280), (1080, 1080), (960, 720), (720, 960), (1920, 1080))
 
 
+MEASURED = Path(__file__).resolve().parent / "mediapipe_errors.json"
+
+
 @dataclass(frozen=True)
 class Corruption:
-    """How MediaPipe's output differs from the truth (fractions of the person's height for 2D, metres for 3D)."""
+    """How MediaPipe's output differs from the truth (fractions of the person's size for 2D, metres for 3D).
 
-    pixel_sd: float = 0.012  # 2D landmark noise
+    The defaults are the first guess; :meth:`measured` reads the model fitted to MediaPipe's real errors on Cycles
+    renders (training/lifter/mediapipe_errors.py), where ``pixel_sd`` is per landmark, ``world_sd`` per landmark
+    and axis, the world's size and depth have a bias as well as a spread, and visibility is drawn from the measured
+    distribution of landmarks seen and outside the frame."""
+
+    pixel_sd: float | tuple = 0.012  # 2D landmark noise
     outlier_rate: float = 0.04  # landmarks thrown far off
     outlier_sd: float = 0.08
-    world_sd: tuple[float, float, float] = (0.02, 0.02, 0.06)  # world-landmark noise per axis
+    world_sd: tuple = (0.02, 0.02, 0.06)  # world-landmark noise per axis (or per landmark and axis)
     depth_scale_sd: float = 0.2  # MediaPipe's depth is compressed or stretched per frame
     world_scale_sd: float = 0.06  # and its body size is its own, not the person's
+    depth_scale_mean: float = 0.0  # log of MediaPipe's depth over the true depth, on average
+    world_scale_mean: float = 0.0  # log of MediaPipe's body size over the true size, on average
     truncation_rate: float = 0.12  # the frame cuts the body between the hips and the ankles
     hidden_visibility: tuple[float, float] = (0.0, 0.35)
     seen_visibility: tuple[float, float] = (0.55, 1.0)
+    visibility_quantiles: tuple = ()  # measured: (seen, outside) quantiles at 0, 0.05, ... 1
+
+    @classmethod
+    def measured(cls, path: Path = MEASURED, truncation_rate: float = 0.12) -> Corruption:
+        model = json.loads(Path(path).read_text())
+        quantiles = model["visibility_quantiles"]
+        return cls(pixel_sd=tuple(model["pixel_sd"]), outlier_rate=model["outlier_rate"],
+                   outlier_sd=model["outlier_sd"], world_sd=tuple(map(tuple, model["world_sd"])),
+                   depth_scale_sd=model["depth_scale_sd"], world_scale_sd=model["world_scale_sd"],
+                   depth_scale_mean=model["depth_scale_mean"], world_scale_mean=model["world_scale_mean"],
+                   truncation_rate=truncation_rate,
+                   visibility_quantiles=(tuple(quantiles["seen"]), tuple(quantiles.get("outside", quantiles["seen"]))))
+
+    def visibility(self, rng: np.random.Generator, hidden: np.ndarray) -> np.ndarray:
+        """Visibility ``hidden.shape`` for landmarks ``hidden`` (cut off by the frame) or not."""
+        if not self.visibility_quantiles:
+            return np.where(hidden, rng.uniform(*self.hidden_visibility, hidden.shape),
+                            rng.uniform(*self.seen_visibility, hidden.shape))
+        steps = np.linspace(0.0, 1.0, len(self.visibility_quantiles[0]))
+        draw = rng.random(hidden.shape)
+        seen, outside = (np.interp(draw, steps, q) for q in self.visibility_quantiles)
+        return np.where(hidden, outside, seen)
 
 
 class LifterSampler:
@@ -101,18 +135,17 @@ class LifterSampler:
         focal = sizes.max(axis=1) / (2 * np.tan(fov / 2))
         centre = sizes / 2
         pixels = landmarks[..., :2] / landmarks[..., 2:] * focal[:, None, None] + centre[:, None]
-        height = np.ptp(pixels[..., 1], axis=1)[:, None, None]
-        noise = rng.normal(0.0, c.pixel_sd, pixels.shape)
+        size = np.ptp(pixels, axis=1).max(axis=1)[:, None, None]
+        noise = rng.normal(0.0, 1.0, pixels.shape) * np.asarray(c.pixel_sd).reshape(-1, 1)
         outliers = rng.random(pixels.shape[:2]) < c.outlier_rate
         noise[outliers] = rng.normal(0.0, c.outlier_sd, (int(outliers.sum()), 2))
-        pixels = pixels + noise * height
+        pixels = pixels + noise * size
         hidden = self._truncated(rng, landmarks)
-        visibility = np.where(hidden, rng.uniform(*c.hidden_visibility, hidden.shape),
-                              rng.uniform(*c.seen_visibility, hidden.shape))
+        visibility = c.visibility(rng, hidden)
         hips = landmarks[:, HIPS].mean(axis=1, keepdims=True)
         world = landmarks - hips
-        world = world * np.exp(rng.normal(0.0, c.world_scale_sd, (n, 1, 1)))
-        world[..., 2] *= np.exp(rng.normal(0.0, c.depth_scale_sd, (n, 1)))
+        world = world * np.exp(rng.normal(c.world_scale_mean, c.world_scale_sd, (n, 1, 1)))
+        world[..., 2] *= np.exp(rng.normal(c.depth_scale_mean, c.depth_scale_sd, (n, 1)))
         world = world + rng.normal(0.0, 1.0, world.shape) * np.asarray(c.world_sd)
         return {"pixels": pixels, "visibility": visibility, "world": world, "focal": focal, "centre": centre}
 

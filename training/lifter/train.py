@@ -26,7 +26,7 @@ import torch
 from core.lifting.features import HIPS
 
 from ..synth.bank import make_bank
-from .data import LifterSampler
+from .data import Corruption, LifterSampler
 from .model import ARCHITECTURES, parameter_count
 
 LIMBS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
@@ -74,6 +74,42 @@ class Pool:
                 torch.from_numpy(self.targets[index]))
 
 
+class RealPairs:
+    """Renders where the landmark stage really ran (training/lifter/mediapipe_errors.py ``observe``): its output as
+    the input, the render's truth as the target."""
+
+    def __init__(self, path: Path):
+        from core.lifting.features import input_features
+
+        with np.load(path) as data:
+            found = data["found"].astype(bool)
+            intrinsics = data["intrinsics"][found].astype(np.float64)
+            self.features = input_features(data["pixels"][found], data["visibility"][found], data["world"][found],
+                                           intrinsics[:, 0], intrinsics[:, 1:]).astype(np.float32)
+            landmarks, keypoints = data["landmarks_3d"][found], data["keypoints_3d"][found]
+            self.world = data["world"][found].astype(np.float32)
+        self.targets = np.concatenate([landmarks - landmarks[:, HIPS].mean(axis=1, keepdims=True),
+                                       keypoints - keypoints[:, :1]], axis=1).astype(np.float32)
+        self.name, self.count, self.missed = path.name, int(found.sum()), int((~found).sum())
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def batch(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.from_numpy(self.features[index]), torch.from_numpy(self.targets[index])
+
+    def raw(self) -> dict:
+        """MediaPipe's own world landmarks against the truth: the figure the lifter has to beat."""
+        return errors(self.world, self.targets)
+
+
+def errors(predicted: np.ndarray, targets: np.ndarray) -> dict:
+    """PA-MPJPE and hip-centred MPJPE (mm) over the 12 limb landmarks."""
+    limbs = predicted[:, LIMBS], targets[:, LIMBS]
+    return {"mpjpe_mm": float(np.linalg.norm(limbs[0] - limbs[1], axis=-1).mean() * 1000),
+            "pa_mpjpe_mm": float(pa_error(*limbs).mean() * 1000)}
+
+
 def pa_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Mean point error ``(n,)`` after the best similarity transform (Procrustes with scale)."""
     p = predicted - predicted.mean(axis=1, keepdims=True)
@@ -93,9 +129,7 @@ def evaluate(model: torch.nn.Module, features: torch.Tensor, targets: np.ndarray
     with torch.no_grad():
         predicted = torch.cat([model(features[i:i + 4096]) for i in range(0, len(features), 4096)]).numpy()
     model.train()
-    limbs = predicted[:, LIMBS], targets[:, LIMBS]
-    return {"mpjpe_mm": float(np.linalg.norm(limbs[0] - limbs[1], axis=-1).mean() * 1000),
-            "pa_mpjpe_mm": float(pa_error(*limbs).mean() * 1000),
+    return {**errors(predicted, targets),
             "keypoints_mm": float(np.linalg.norm(predicted[:, 33:] - targets[:, 33:], axis=-1).mean() * 1000)}
 
 
@@ -131,13 +165,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/lifter"))
+    parser.add_argument("--errors", type=Path, help="MediaPipe's measured error model (mediapipe_errors.json); "
+                        "without it, the first guess of training/lifter/data.py")
+    parser.add_argument("--real", type=Path, help="observed renders of training clips: real landmark-stage pairs")
+    parser.add_argument("--real-share", type=float, default=0.25, help="share of each batch from --real")
+    parser.add_argument("--real-validation", type=Path, help="observed renders of held-out clips (figures only)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     started = time.time()
     train_bank, validation_bank, held = load_split(args.bank)
-    pool = Pool(LifterSampler(train_bank), args.pool, args.seed)
-    validation = Pool(LifterSampler(validation_bank, kit=pool.sampler.kit), 8000, args.seed + 1)
+    corruption = Corruption.measured(args.errors) if args.errors else Corruption()
+    pool = Pool(LifterSampler(train_bank, corruption=corruption), args.pool, args.seed)
+    validation = Pool(LifterSampler(validation_bank, kit=pool.sampler.kit, corruption=corruption), 8000,
+                      args.seed + 1)
+    real = RealPairs(args.real) if args.real else None
+    real_validation = RealPairs(args.real_validation) if args.real_validation else None
+    real_count = int(round(args.batch * args.real_share)) if real else 0
     val_features, _ = validation.batch(np.random.default_rng(args.seed + 2), np.arange(len(validation)))
     val_targets = validation.targets
     print(f"data: {len(train_bank)} train / {len(validation_bank)} validation poses ({len(held)} clips held out); "
@@ -153,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         progress = (time.time() - train_start) / (deadline - train_start)
         for group in optimiser.param_groups:
             group["lr"] = args.lr * (min(1.0, step / 300) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
-        features, targets = pool.batch(rng, rng.integers(len(pool), size=args.batch))
+        features, targets = pool.batch(rng, rng.integers(len(pool), size=args.batch - real_count))
+        if real_count:
+            extra = real.batch(rng.integers(len(real), size=real_count))
+            features, targets = torch.cat([features, extra[0]]), torch.cat([targets, extra[1]])
         loss = ((model(features) - targets).abs() * weights).mean()
         optimiser.zero_grad()
         loss.backward()
@@ -162,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         if step % 500 == 0:
             record = {"step": step, "loss": float(np.mean(losses[-500:])), **evaluate(model, val_features, val_targets)}
+            if real_validation:
+                record["real"] = evaluate(model, torch.from_numpy(real_validation.features), real_validation.targets)
             curve.append(record)
             print(json.dumps(record), flush=True)
     final = evaluate(model, val_features, val_targets)
@@ -169,18 +218,28 @@ def main(argv: list[str] | None = None) -> int:
     world = baseline[:, 99:198].numpy().reshape(-1, 33, 3)
     corrupted = {"mpjpe_mm": float(np.linalg.norm(world[:, LIMBS] - val_targets[:, LIMBS], axis=-1).mean() * 1000),
                  "pa_mpjpe_mm": float(pa_error(world[:, LIMBS], val_targets[:, LIMBS]).mean() * 1000)}
+    on_renders = {}
+    if real_validation:
+        on_renders = {"lifter": evaluate(model, torch.from_numpy(real_validation.features), real_validation.targets),
+                      "mediapipe_world": real_validation.raw(), "renders": real_validation.count,
+                      "missed": real_validation.missed}
+    corruption_name = f"MediaPipe's errors measured on renders ({args.errors.name})" if args.errors else \
+        "MediaPipe-like corruption (training/lifter/data.py's first guess)"
+    real_name = f"; {real.count} real landmark-stage pairs from renders of training clips ({real.name}), " \
+        f"{args.real_share:.0%} of each batch" if real else ""
     metadata = {"architecture": args.arch, "parameters": parameter_count(model), "trained_steps": step,
                 "batch": args.batch, "seed": args.seed, "minutes": args.minutes, "pool": args.pool,
                 "data": f"pose bank {args.bank.name} ({len(train_bank)} train poses), open-body shapes, random "
-                        "cameras, MediaPipe-like corruption (training/lifter/data.py)",
+                        f"cameras, {corruption_name}{real_name}",
                 "held_out_clips": ",".join(held), "final_loss": float(np.mean(losses[-500:])),
                 "validation": json.dumps(final), "validation_input_world": json.dumps(corrupted),
+                "validation_renders": json.dumps(on_renders),
                 "commit": git_commit(), "command": "python -m training.lifter.train " + " ".join(sys.argv[1:])}
     args.out.mkdir(parents=True, exist_ok=True)
     export(model, args.out / f"{args.arch}.onnx", metadata)
     (args.out / f"{args.arch}.json").write_text(json.dumps({**metadata, "curve": curve}, indent=1))
     print(f"{args.arch}: {parameter_count(model)} parameters, {step} steps; validation {final}; the corrupted world "
-          f"landmarks themselves: {corrupted}", flush=True)
+          f"landmarks themselves: {corrupted}; held-out renders: {on_renders}", flush=True)
     return 0
 
 

@@ -34,7 +34,7 @@ from . import raster
 from .bank import PoseBank
 from .open_markers import keypoint_vertices
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: landmarks_3d
 CROP_SCALE = 1.25
 SMPL_HANDS = {22: (20, (25, 28, 31, 34), 28), 23: (21, (40, 43, 46, 49), 43)}  # wrist, finger bases, middle1
 HAND_LEAF = {22: 25, 23: 26}  # middle fingertip among the 29 points
@@ -61,6 +61,7 @@ SAMPLE_SHAPES = {
     "landmarks_2d": ((33, 2), "float32"),  # MediaPipe-equivalent pose landmarks, crop pixels
     "landmark_visible": ((33,), "float32"),  # inside the crop and not occluded
     "landmark_present": ((33,), "float32"),  # inside the crop (what MediaPipe reports, occluded or not)
+    "landmarks_3d": ((33, 3), "float32"),  # the same points, camera space, metres
     "silhouette": ((256, 256), "uint8"),  # 1 = body
     "parts": ((256, 256), "uint8"),  # 0 background, 1 + SMPL-X joint index of the dominant skinning joint
 }
@@ -234,6 +235,7 @@ class SyntheticGenerator:
             "smplx_pose": scene.pose, "expression": scene.expression, "pose_index": scene.pose_index,
             "landmarks_2d": landmark_pixels, "landmark_visible": landmark_visible,
             "landmark_present": np.all((landmark_pixels >= -0.5) & (landmark_pixels < SIZE - 0.5), axis=1),
+            "landmarks_3d": landmarks,
             "silhouette": (front >= 0).astype(np.uint8), "parts": raster.part_mask(front, kit.face_parts),
         })
 

@@ -5,11 +5,15 @@ estimator interface (``observe_people``, ``shape``, ``fitter``; the fitter's ``e
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 
 from ...bodymodel.model import BodyModel
 from ...lifting.lifter import Lifter
 from ...pipeline.smoothing import OneEuroFilter
+from ...prior.gmm import PosePrior
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
 from .detect import PeopleDetector
@@ -26,7 +30,8 @@ class KeypointEstimator:
     def __init__(self, settings, model: BodyModel, camera: Camera, video: bool, fps: float = 30.0):
         self.settings, self.model, self.camera, self.video, self.fps = settings, model, camera, video, fps
         self.detector = PeopleDetector(video=video, hands_and_face=settings.hands_and_face, fps=fps)
-        self.lifter = Lifter() if getattr(settings, "lifter", False) else None
+        weights = getattr(settings, "lifter_weights", "")
+        self.lifter = (Lifter(Path(weights)) if weights else Lifter()) if getattr(settings, "lifter", False) else None
         self.filters: dict[int, dict[str, OneEuroFilter]] = {}
 
     def __enter__(self) -> KeypointEstimator:
@@ -75,14 +80,21 @@ class KeypointEstimator:
         self.detector.restore(state.get("people", {}))
 
 
+@functools.cache
+def bundled_prior() -> PosePrior:
+    """The learned pose prior, read once per worker."""
+    return PosePrior()
+
+
 class FrameFitter:
     """Body fit plus SMPL-X fingers and jaw; keeps the previous frame for warm starts."""
 
     def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray, settings,
                  temporal: float = 0.0):
         self.model, self.settings = model, settings
-        self.body = BodyFitter(model, camera, betas)
-        self.weights = FitWeights(temporal=temporal)
+        prior = float(getattr(settings, "pose_prior", 0.0))
+        self.body = BodyFitter(model, camera, betas, bundled_prior() if prior > 0 else None)
+        self.weights = FitWeights(temporal=temporal, prior=prior)
         self.previous: np.ndarray | None = None
         self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
             if model.family == "smplx" else None

@@ -105,8 +105,8 @@ def fit_shape(model: BodyModel, observations: list[Observation], regularisation:
 class BodyFitter:
     """Fits poses of one body (fixed shape) seen by one camera; reuse it across a video's frames."""
 
-    def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray | None = None):
-        self.model, self.camera = model, camera
+    def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray | None = None, prior=None):
+        self.model, self.camera, self.prior = model, camera, prior  # prior: core/prior's PosePrior or None
         self.betas = np.zeros(model.num_betas, np.float32) if betas is None else np.asarray(betas, np.float32)
         vertices = model.shaped_vertices(self.betas)
         self.rest = model.rest_joints(self.betas).astype(np.float64)
@@ -221,6 +221,8 @@ class BodyFitter:
         two_d = two_d * visibility[:, None] * weights.landmarks_2d
         terms = [three_d.reshape(len(params), -1), two_d.reshape(len(params), -1),
                  self.joint_limits(params) * weights.joint_limits, arms_in_torso(joints) * weights.torso]
+        if self.prior is not None and weights.prior > 0:  # the learned prior: how likely joints 1..21's pose is
+            terms.append(self.prior.residuals(params[:, 3:BODY_JOINTS * 3]) * weights.prior)
         if previous is not None:
             terms.append((params - previous) * weights.temporal)
         return np.concatenate(terms, axis=1)
@@ -238,8 +240,9 @@ class BodyFitter:
             np.maximum(-elbows[:, 0, 1] - MAX_FLEXION, 0.0)[:, None],
             np.maximum(elbows[:, 1, 1] - MAX_FLEXION, 0.0)[:, None],
             0.3 * pose[:, [3, 6, 9, 12, 15]].reshape(len(params), -1),  # spine and neck
-            0.1 * pose[:, 1:].reshape(len(params), -1),  # everything, weakly
         ]
+        if self.prior is None:
+            terms.append(0.1 * pose[:, 1:].reshape(len(params), -1))  # everything, weakly, towards rest
         return np.concatenate(terms, axis=1)
 
     def fit(self, obs: Observation, previous: np.ndarray | None = None, weights: FitWeights | None = None,
@@ -293,3 +296,4 @@ class FitWeights:
     joint_limits: float = 0.3
     torso: float = 3.0
     temporal: float = 0.0
+    prior: float = 0.0  # weight of the learned pose prior's residual (its squared norm / 2 is a log likelihood)

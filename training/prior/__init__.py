@@ -1,0 +1,1 @@
+"""Fitting the pose prior (core/prior/) to the motion-capture pose bank."""
