@@ -163,6 +163,7 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
                "body_file": str(body_file or ""), "gender": args.gender or "neutral", "fov_degrees": args.fov,
                "smoothing": 0.5 if args.smooth is None else args.smooth, "hands_and_face": not args.no_hands,
                "foot_lock": 1.0 if args.foot_lock is None else args.foot_lock,
+               "pose_prior": 1.0 if args.pose_prior is None else args.pose_prior,
                "person": args.person,
                "threads": args.threads, "cache_dir": str(args.cache.absolute()), "weights": str(weights or ""),
                "inputs": [str(p.absolute()) for p in args.inputs]}
@@ -403,6 +404,8 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--smooth", type=float, help="video smoothing, 0 (off) to 1 (default 0.5)")
     rec.add_argument("--foot-lock", type=float, help="video: how firmly a planted foot stays put, 0 (off) to 1 "
                                                      "(default 1)")
+    rec.add_argument("--pose-prior", type=float, help="how strongly the fit keeps to poses seen in motion capture, "
+                                                      "0 (off) to 3 (default 1)")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")

@@ -59,6 +59,9 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
     foot_lock: bpy.props.FloatProperty(name="Foot lock", default=1.0, min=0.0, max=1.0, subtype="FACTOR",
                                        description="Video: how firmly a foot in contact with the floor stays put "
                                                    "(0: off, the feet follow the estimate)")
+    pose_prior: bpy.props.FloatProperty(name="Pose prior", default=1.0, min=0.0, max=3.0, subtype="FACTOR",
+                                        description="How strongly the fit keeps elbows, knees and spine to poses "
+                                                    "seen in motion capture where the picture says little (0: off)")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
                                            description="Also fit fingers and jaw (SMPL-X layout; slower)")
     add_camera: bpy.props.BoolProperty(name="Add camera", default=True,

@@ -1,7 +1,8 @@
 """Benchmark: 3D accuracy on Cycles renders of motion-capture clips held out of all training, where the landmark
 stage really ran (training/lifter/mediapipe_errors.py ``observe``) and the truth is known; every variant in one run.
 
-    .venv/bin/python tools/bench_lifting.py RENDERS_DIR OBSERVED.npz [--count 160] [--lifter FILE] [--prior 0.03]
+    .venv/bin/python tools/bench_lifting.py RENDERS_DIR OBSERVED.npz [--count 160] [--start 0] [--lifter FILE]
+        [--prior 1]
 
 Rows: raw MediaPipe (its world landmarks), the lifter's own points (where a lifter file is given or bundled), and
 the real reconstruct job (worker, landmarks, fit) as the old default, with the pose prior, with the lifter, and
@@ -42,9 +43,9 @@ def figures(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
             "root-aligned MPJPE median": float(np.median(root)), "root-aligned MPJPE mean": float(root.mean())}
 
 
-def chosen_renders(renders: Path, observed: dict, count: int) -> list[dict]:
-    """The first ``count`` renders where the person was found: image, camera, truth."""
-    found = np.flatnonzero(observed["found"])[:count]
+def chosen_renders(renders: Path, observed: dict, count: int, start: int = 0) -> list[dict]:
+    """``count`` renders where the person was found, from the ``start``-th such one on: image, camera, truth."""
+    found = np.flatnonzero(observed["found"])[start:start + count]
     wanted, rows, seen = set(found.tolist()), [], 0
     for shard in sorted(renders.glob("shard_*.npz")):
         with np.load(shard) as data:
@@ -88,12 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("renders", type=Path)
     parser.add_argument("observed", type=Path)
     parser.add_argument("--count", type=int, default=160)
+    parser.add_argument("--start", type=int, default=0, help="skip this many (those used to choose a setting)")
     parser.add_argument("--lifter", type=Path, help="a lifter ONNX file (default: the bundled one, if any)")
-    parser.add_argument("--prior", type=float, default=0.03, help="the pose prior's weight in its rows")
+    parser.add_argument("--prior", type=float, default=1.0, help="the pose prior's strength in its rows")
     args = parser.parse_args(argv)
     with np.load(args.observed) as data:
         observed = {key: data[key] for key in data.files}
-    rows = chosen_renders(args.renders, observed, args.count)
+    rows = chosen_renders(args.renders, observed, args.count, args.start)
     index = np.array([row["index"] for row in rows])
     truth_landmarks = observed["landmarks_3d"][index][:, LANDMARK_LIMBS]
     table = {"MediaPipe world landmarks (raw)": figures(observed["world"][index][:, LANDMARK_LIMBS], truth_landmarks)}
@@ -109,20 +111,23 @@ def main(argv: list[str] | None = None) -> int:
         points = lifter.session.run(None, {lifter.session.get_inputs()[0].name: features})[0]
         table["lifter's own points"] = figures(points[:, LANDMARK_LIMBS], truth_landmarks)
     truth_joints = np.stack([row["joints"] for row in rows])
-    variants = {"fit (old default)": {}, f"fit + pose prior {args.prior}": {"pose_prior": args.prior}}
+    prior = {"pose_prior": args.prior}
+    variants = {"fit without the pose prior (old default)": {"pose_prior": 0.0},
+                f"fit + pose prior {args.prior}": prior}
     if lifter_file:
-        variants["lifter + fit"] = {"lifter": True, "lifter_weights": str(lifter_file)}
-        variants[f"lifter + fit + pose prior {args.prior}"] = {"lifter": True, "lifter_weights": str(lifter_file),
-                                                               "pose_prior": args.prior}
+        lifted = {"lifter": True, "lifter_weights": str(lifter_file)}
+        variants["lifter + fit"] = {**lifted, "pose_prior": 0.0}
+        variants[f"lifter + fit + pose prior {args.prior}"] = {**lifted, **prior}
     for name, settings in variants.items():
         joints = fit_rows(rows, settings)
         ok = ~np.isnan(joints).any(axis=(1, 2))
         table[name] = {**figures(joints[ok], truth_joints[ok]), "renders": int(ok.sum())}
-    print(f"{len(rows)} renders of held-out clips where the landmark stage found the person ({args.renders})")
+    print(f"{len(rows)} renders of held-out clips where the landmark stage found the person, from the "
+          f"{args.start}-th on ({args.renders})")
     columns = ("PA-MPJPE median", "PA-MPJPE mean", "root-aligned MPJPE median", "root-aligned MPJPE mean")
-    print(f"{'':40s}" + "".join(f"{c:>28s}" for c in columns))
+    print(f"{'':44s}" + "".join(f"{c:>28s}" for c in columns))
     for name, row in table.items():
-        print(f"{name:40s}" + "".join(f"{row[c]:28.1f}" for c in columns))
+        print(f"{name:44s}" + "".join(f"{row[c]:28.1f}" for c in columns))
     return 0
 
 

@@ -8,8 +8,11 @@
                                     # committed arrays (torch + warp, ~1.5 min and 0.9 GB of cache; not in CI)
     python3 tools/dev.py convert-models  # MediaPipe 0.10.14's .tflite models -> core/landmarks/models/*.onnx in
                                          # .venv-convert, checked against the TFLite interpreter (~2 min)
-    python3 tools/dev.py train-lifter    # the pose bank from ../shared/mocap, then the lifter on two CPU cores
-                                         # (~20 min) -> core/lifting/models/lifter.onnx with its training record
+    python3 tools/dev.py train-lifter    # the pose bank from ../shared/mocap, Cycles renders of its clips with the
+                                         # landmark stage run on them (MediaPipe's measured errors), then the lifter
+                                         # on two CPU cores (~60 min) -> core/lifting/models/lifter.onnx with its
+                                         # training record, training/lifter/mediapipe_errors.json
+    python3 tools/dev.py train-prior     # the pose prior from the pose bank (~7 min) -> core/prior/models/
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
 ``pocket-mocap`` command), and ``.venv-blender42``, ``.venv-blender5``, ``.venv-blender53`` (bpy 4.2 LTS,
@@ -152,20 +155,52 @@ def command_convert_models() -> int:
     return run([python, ROOT / "tools/convert_landmark_models.py", "--out", ROOT / "core/landmarks/models", "--check"])
 
 
-def command_train_lifter() -> int:
-    python = ensure_environment(".venv")
+def pose_bank(python: Path) -> Path | None:
     bank = ROOT / "runs" / "poses.npz"
     if not bank.is_file() and run([python, "-m", "training.synth.poses", "--out", bank]):
+        return None
+    return bank
+
+
+def command_train_lifter() -> int:
+    """Renders of training clips (seed 10) and held-out clips (seed 11) with the landmark stage run on them, the
+    error model fitted to the first, then the lifter (seed 0) on measured errors and real pairs."""
+    python = ensure_environment(".venv")
+    bank = pose_bank(python)
+    if bank is None:
         return 1
+    work, errors = ROOT / "runs" / "mediapipe", ROOT / "training" / "lifter" / "mediapipe_errors.json"
+    for split, every, seed, count in (("train", 4, 10, 3200), ("validation", 1, 11, 800)):
+        part, renders = work / f"poses_{split}.npz", work / f"renders_{split}"
+        steps = [[python, "-m", "training.lifter.mediapipe_errors", "bank", bank, part, "--split", split,
+                  "--every", str(every)],
+                 [python, "-m", "training.synth.generate", "--mode", "rgb", "--count", str(count), "--seed", str(seed),
+                  "--poses", part, "--out", renders, "--shard-size", "100", "--samples", "4"],
+                 [python, "-m", "training.lifter.mediapipe_errors", "observe", renders, work / f"observed_{split}.npz"]]
+        if any(run(step) for step in steps):
+            return 1
     out = ROOT / "runs" / "lifter"
-    if run([python, "-m", "training.lifter.train", "--bank", bank, "--arch", "residual", "--minutes", "15",
-            "--seed", "0", "--out", out]):
+    steps = [[python, "-m", "training.lifter.mediapipe_errors", "fit", work / "observed_train.npz", errors],
+             [python, "-m", "training.lifter.train", "--bank", bank, "--arch", "residual", "--minutes", "20",
+              "--seed", "0", "--errors", errors, "--real", work / "observed_train.npz", "--real-validation",
+              work / "observed_validation.npz", "--out", out]]
+    if any(run(step) for step in steps):
         return 1
     target = ROOT / "core" / "lifting" / "models" / "lifter.onnx"
     target.parent.mkdir(exist_ok=True)
     shutil.copyfile(out / "residual.onnx", target)
-    print(f"Wrote {target}; compare it with the default: .venv/bin/python tools/bench_accuracy.py", flush=True)
+    print(f"Wrote {target}; compare it with the default: .venv/bin/python tools/bench_accuracy.py and "
+          f"tools/bench_lifting.py {work / 'renders_validation'} {work / 'observed_validation.npz'}", flush=True)
     return 0
+
+
+def command_train_prior() -> int:
+    python = ensure_environment(".venv")
+    bank = pose_bank(python)
+    if bank is None:
+        return 1
+    return run([python, "-m", "training.prior.fit", "--bank", bank, "--components", "8", "--iterations", "60",
+                "--seed", "0", "--out", ROOT / "core" / "prior" / "models" / "pose_prior.npz"])
 
 
 def command_demo() -> int:
@@ -199,7 +234,8 @@ def command_test() -> int:
 
 def main() -> int:
     commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body,
-                "convert-models": command_convert_models, "train-lifter": command_train_lifter}
+                "convert-models": command_convert_models, "train-lifter": command_train_lifter,
+                "train-prior": command_train_prior}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

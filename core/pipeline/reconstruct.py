@@ -47,7 +47,7 @@ class Settings:
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
-    pose_prior: float = 0.0  # weight of the learned pose prior in the fit (keypoints estimator; 0 = off)
+    pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     weights: str = ""  # the network's weights file, for estimators that have one
 

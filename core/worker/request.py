@@ -12,6 +12,7 @@ from ..errors import PocketMocapError
 FOV_DEGREES = (10.0, 150.0)  # the Blender setting's range too
 SMOOTHING = (0.0, 1.0)
 FOOT_LOCK = (0.0, 1.0)
+POSE_PRIOR = (0.0, 3.0)
 THREADS = (1, 64)
 GENDERS = ("neutral", "female", "male")
 BODY_MODELS = ("open", "smpl", "smplx")
@@ -76,6 +77,8 @@ def check_reconstruct(job: dict) -> dict:
         checked["smoothing"] = number_in_range(job["smoothing"], "smoothing", *SMOOTHING)
     if "foot_lock" in job:
         checked["foot_lock"] = number_in_range(job["foot_lock"], "foot lock strength", *FOOT_LOCK)
+    if "pose_prior" in job:
+        checked["pose_prior"] = number_in_range(job["pose_prior"], "pose prior strength", *POSE_PRIOR)
     if "person" in job:
         checked["person"] = check_person(job["person"])
     if job.get("gender", "neutral") not in GENDERS:

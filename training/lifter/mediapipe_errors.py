@@ -2,6 +2,8 @@
 MediaPipe's converted pose models) run on the generator's mode (a) Cycles renders, then a small error model fitted
 to what it got wrong, which the lifter's training draws its corruption from (training/lifter/data.py).
 
+    python -m training.lifter.mediapipe_errors bank BANK.npz OUT.npz --split train --every 4   # poses to render
+    python -m training.synth.generate --mode rgb --poses OUT.npz ...           # the renders (docs/synth_generator.md)
     python -m training.lifter.mediapipe_errors observe RENDERS_DIR OUT.npz     # landmarks on every render
     python -m training.lifter.mediapipe_errors fit OBSERVED.npz MODEL.json     # the error model, with its figures
 
@@ -26,6 +28,19 @@ QUANTILES = np.linspace(0.0, 1.0, 21)
 OUTLIER = 0.1  # a 2D landmark further than this share of the person's size is an outlier
 FACING = (("front", 0, 60), ("side", 60, 120), ("back", 120, 181))  # degrees between facing and the camera
 TILT = (("upright", 0, 30), ("bent", 30, 60), ("lying", 60, 181))  # degrees between torso and image up
+
+
+def bank_part(bank: Path, out: Path, split: str, every: int = 1) -> int:
+    """Write the poses of one split of a pose bank (every ``every``-th frame) as a bank of its own; returns the
+    count. The renders of training clips and of held-out clips come from two such parts."""
+    with np.load(bank, allow_pickle=False) as data:
+        count = len(data["poses"])
+        chosen = np.flatnonzero(data["split"] == split)[::every]
+        part = {key: data[key][chosen] if data[key].ndim and len(data[key]) == count else data[key]
+                for key in data.files}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **part)
+    return len(chosen)
 
 
 # -- observing ------------------------------------------------------------------------------------------------
@@ -189,6 +204,11 @@ def _by_view(found, error, raw_pa, facing, tilt) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    part = commands.add_parser("bank", help="one split of a pose bank as a bank of its own")
+    part.add_argument("bank", type=Path)
+    part.add_argument("out", type=Path)
+    part.add_argument("--split", choices=("train", "validation"), required=True)
+    part.add_argument("--every", type=int, default=1)
     run = commands.add_parser("observe", help="the landmark stage on every render of a shard folder")
     run.add_argument("renders", type=Path)
     run.add_argument("out", type=Path)
@@ -197,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     model.add_argument("observed", type=Path)
     model.add_argument("out", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "observe":
+    if args.command == "bank":
+        print(f"{args.out}: {bank_part(args.bank, args.out, args.split, args.every)} {args.split} poses")
+    elif args.command == "observe":
         observed = observe(args.renders, args.limit)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.out, **observed)

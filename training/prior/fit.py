@@ -63,7 +63,8 @@ def fit_mixture(x: np.ndarray, components: int, iterations: int, seed: int) -> t
         means = (responsibility.T @ x) / mass[:, None]
         for k in range(components):
             centred = x - means[k]
-            covariance = (responsibility[:, k, None] * centred).T @ centred / mass[k] + REGULARISATION * np.eye(DIMENSIONS)
+            covariance = (responsibility[:, k, None] * centred).T @ centred / mass[k]
+            covariance += REGULARISATION * np.eye(DIMENSIONS)
             cholesky[k] = np.linalg.cholesky(np.linalg.inv(covariance))
     return means, cholesky, log_weights, curve
 

@@ -17,7 +17,7 @@ from ...prior.gmm import PosePrior
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
 from .detect import PeopleDetector
-from .fit import BodyFitter, Camera, FitWeights, Observation, fit_shape
+from .fit import PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Observation, fit_shape
 from .hands import finger_rotations, finger_tips, jaw_rotation
 
 VIDEO_ITERATIONS = 4
@@ -94,7 +94,7 @@ class FrameFitter:
         self.model, self.settings = model, settings
         prior = float(getattr(settings, "pose_prior", 0.0))
         self.body = BodyFitter(model, camera, betas, bundled_prior() if prior > 0 else None)
-        self.weights = FitWeights(temporal=temporal, prior=prior)
+        self.weights = FitWeights(temporal=temporal, prior=PRIOR_WEIGHT * prior)
         self.previous: np.ndarray | None = None
         self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
             if model.family == "smplx" else None

@@ -20,6 +20,7 @@ from .solver import levenberg_marquardt
 
 BODY_JOINTS = 22  # pelvis .. right_wrist: what the body fit solves; hands, jaw, eyes are set apart
 MAX_FLEXION = np.radians(150.0)  # of a knee or an elbow
+PRIOR_WEIGHT = 0.03  # the pose prior's weight at strength 1 (chosen on renders of held-out clips, docs/lifting.md)
 TORSO_RADIUS_M = 0.08  # the spine's distance to the front of the chest or belly, about: arms stay out of it
 LIMB_PAIRS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
               ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
