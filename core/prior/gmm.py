@@ -36,14 +36,16 @@ class PosePrior:
             self.record = json.loads(str(data["record"]))
         if self.means.shape[1:] != (DIMENSIONS,) or int(self.record.get("iterations", 0)) <= 0:
             raise PocketMocapError(f"{path.name} has no record of a fit to motion capture, so it is not used.")
+        self.shifts = np.matmul(self.means[:, None], self.cholesky)[:, 0]  # (K, 63): mean L
         log_det = np.log(np.abs(np.diagonal(self.cholesky, axis1=1, axis2=2))).sum(axis=1)
         # each component's constant: -log w - log det(L); its energy is that plus half the squared residual
         self.constant = -log_weights - log_det
         self.floor = float(self.constant.min())
 
     def _whitened(self, pose: np.ndarray) -> np.ndarray:
-        """``(B, K, 63)``: every component's ``L.T (pose - mean)``."""
-        return np.einsum("kij,bki->bkj", self.cholesky, pose[:, None] - self.means[None])
+        """``(B, K, 63)``: every component's ``L.T (pose - mean)``, as ``pose L - mean L`` (one batched product:
+        the fit calls this for every finite-difference step)."""
+        return (np.matmul(pose[None], self.cholesky) - self.shifts[:, None]).transpose(1, 0, 2)
 
     def energy(self, pose: np.ndarray) -> np.ndarray:
         whitened = self._whitened(np.asarray(pose, np.float64).reshape(-1, DIMENSIONS))
