@@ -27,9 +27,9 @@ from core.lifting.features import HIPS
 
 from ..synth.bank import make_bank
 from .data import Corruption, LifterSampler
+from .mediapipe_errors import LIMBS, pa_error
 from .model import ARCHITECTURES, parameter_count
 
-LIMBS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, wrists, hips, knees, ankles
 HELD_OUT_EVERY = 8
 
 
@@ -108,20 +108,6 @@ def errors(predicted: np.ndarray, targets: np.ndarray) -> dict:
     limbs = predicted[:, LIMBS], targets[:, LIMBS]
     return {"mpjpe_mm": float(np.linalg.norm(limbs[0] - limbs[1], axis=-1).mean() * 1000),
             "pa_mpjpe_mm": float(pa_error(*limbs).mean() * 1000)}
-
-
-def pa_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Mean point error ``(n,)`` after the best similarity transform (Procrustes with scale)."""
-    p = predicted - predicted.mean(axis=1, keepdims=True)
-    t = truth - truth.mean(axis=1, keepdims=True)
-    u, s, vt = np.linalg.svd(np.einsum("npi,npj->nij", p, t))
-    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
-    s[:, -1] *= d
-    u[:, :, -1] *= d[:, None]
-    rotation = np.einsum("nij,njk->nik", u, vt)
-    scale = s.sum(axis=1) / (p ** 2).sum(axis=(1, 2))
-    aligned = scale[:, None, None] * np.einsum("npi,nij->npj", p, rotation)
-    return np.linalg.norm(aligned - t, axis=-1).mean(axis=1)
 
 
 def evaluate(model: torch.nn.Module, features: torch.Tensor, targets: np.ndarray) -> dict:
