@@ -1,5 +1,6 @@
 """Fit a body model to MediaPipe landmarks: shape from bone lengths, pose by analytic IK, then a short
-Levenberg-Marquardt refinement of 3D landmark, 2D reprojection, joint-limit and arms-out-of-the-torso terms.
+Levenberg-Marquardt refinement of 3D landmark, 2D reprojection, joint-limit and arms-out-of-the-torso terms, and
+the learned pose prior (core/prior/) where the fitter is given one.
 
 Everything is in camera space: x right, y down, z forward, metres; the root rotation carries the body
 from its Y-up model frame into the camera's.
