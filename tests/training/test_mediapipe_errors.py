@@ -9,8 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from training.lifter import mediapipe_errors
-from training.lifter.data import MEASURED, Corruption
+pytest.importorskip("cv2")  # the generator it shares code with; Blender's own environments have no OpenCV
+
+from training.lifter import mediapipe_errors  # noqa: E402
+from training.lifter.data import MEASURED, Corruption  # noqa: E402
 
 N = 400
 
