@@ -18,15 +18,13 @@ from ..core.errors import PocketMocapError
 from ..core.grounding.skeleton import CONTACT_NAMES
 from ..core.rotations import axis_angle_to_matrix
 from .animation import current_channels, key_curve, new_channels, read_animation
+from .controls import driven_bones, plan_controls
 from .retarget_presets import PRESETS, REQUIRED, detect_preset, joint_label, match_preset, missing_required
 from .rig import PROPERTY, joint_names_of
-from .transfer import Skeleton, SourceMotion, TargetMotion, transfer
+from .transfer import Skeleton, SourceMotion, TargetMotion, drive_controls, transfer
 
 CONTACT_PROPERTIES = tuple(f"contact_{name}" for name in CONTACT_NAMES)  # keyed by the grounding
 PRESET_FOLDER = "presets/pocket_mocap/retarget"  # under Blender's user scripts folder
-# Constraints that replace a bone's keyed rotation: retargeting onto such bones would be silently lost.
-OVERRIDING = {"COPY_TRANSFORMS", "COPY_ROTATION", "CHILD_OF", "ARMATURE", "DAMPED_TRACK", "TRACK_TO",
-              "LOCKED_TRACK", "STRETCH_TO", "IK", "SPLINE_IK", "TRANSFORM"}
 
 
 def is_body_rig(obj: bpy.types.Object | None) -> bool:
@@ -127,12 +125,6 @@ def check_mapping(target: bpy.types.Object, mapping: dict[str, str]) -> dict[str
     if absent:
         raise PocketMocapError(f'The mapping names bones that "{target.name}" does not have '
                                f'({", ".join(absent)}): detect the mapping again or correct those rows.')
-    driven = [bone for bone in mapping.values() if any(
-        c.type in OVERRIDING and c.enabled and c.influence > 0 for c in target.pose.bones[bone].constraints)]
-    if driven:
-        raise PocketMocapError(f'The bones {", ".join(driven[:4])}{" ..." if len(driven) > 4 else ""} of '
-                               f'"{target.name}" follow constraints (a generated Rigify rig, an IK setup), so keys '
-                               "on them would not show: retarget onto its meta-rig or a copy without constraints.")
     return mapping
 
 
@@ -148,16 +140,28 @@ def retarget(context: bpy.types.Context, source: bpy.types.Object, target: bpy.t
     mapping = check_mapping(target, detect_mapping(target)[1] if mapping is None else mapping)
     render = context.scene.render
     frames, motion = source_motion(source, render.fps / render.fps_base, context.scene.frame_current)
-    result = transfer(motion, skeleton_of(target), mapping, root_motion, keep_contacts)
-    return write_action(target, f"{target.name} from {source.name}", frames, result)
+    mapping = {joint: bone for joint, bone in mapping.items() if joint in motion.names}
+    settings = {}
+    if driven_bones(target, mapping.values()):  # a control rig (Rigify's generated rig): key its controls
+        plan = plan_controls(context, target, mapping, motion.joint_parents())
+        anchored = transfer(motion, plan.anchors, plan.mapping, root_motion, keep_contacts)
+        result, settings = drive_controls(anchored, plan.anchors, plan.controls, plan.drives), plan.settings
+    else:
+        result = transfer(motion, skeleton_of(target), mapping, root_motion, keep_contacts)
+    return write_action(target, f"{target.name} from {source.name}", frames, result, settings)
 
 
-def write_action(target: bpy.types.Object, name: str, frames: np.ndarray, motion: TargetMotion) -> bpy.types.Action:
-    """Key the computed pose bones; bones the motion does not drive go back to their rest."""
+def write_action(target: bpy.types.Object, name: str, frames: np.ndarray, motion: TargetMotion,
+                 settings: dict[tuple[str, str], float] | None = None) -> bpy.types.Action:
+    """Key the computed pose bones and the rig's switches (``settings``: (pose bone, property) -> value, one
+    key); bones the motion does not drive go back to their rest."""
     for pose_bone in target.pose.bones:
         pose_bone.matrix_basis = Matrix()
     channels = new_channels(target, name)
     frames = np.asarray(frames, np.float32)
+    for (bone, prop), value in (settings or {}).items():
+        target.pose.bones[bone][prop] = value
+        key_curve(channels, f'pose.bones["{bone}"]["{prop}"]', 0, frames[:1], np.array([value], np.float32), bone)
     for bone, quaternions in motion.rotations.items():
         target.pose.bones[bone].rotation_mode = "QUATERNION"
         path = f'pose.bones["{bone}"].rotation_quaternion'

@@ -61,6 +61,8 @@ RIGIFY = _sides({
     "{side}_elbow": ("forearm.{S}",), "{side}_wrist": ("hand.{S}",),
     **_fingers("{finger}.0{n}.{{S}}", names={f: f"f_{f}" for f in FINGERS if f != "thumb"}),
 })
+# Rigify's generated rig keeps the meta-rig's bones as ORG- bones, which follow its controls (scene/controls.py).
+RIGIFY = {joint: (*(f"ORG-{name}" for name in names), *names) for joint, names in RIGIFY.items()}
 UNREAL = _sides({
     "pelvis": ("pelvis",), "spine1": ("spine_01",), "spine2": ("spine_02",), "spine3": ("spine_03",),
     "neck": ("neck_01",), "head": ("head",),

@@ -53,15 +53,21 @@ class SourceMotion:
     fps: float
     contacts: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def joint_parents(self) -> dict[str, str | None]:
+        """Joint -> its parent joint (None at the root), parents first."""
+        return {name: self.names[p] if p >= 0 else None for name, p in zip(self.names, self.parents, strict=True)}
+
 
 @dataclass(frozen=True)
 class TargetMotion:
     """What to key: ``rotations`` bone -> ``(F, 4)`` quaternions (w, x, y, z) of the pose bones,
-    ``locations`` bone -> ``(F, 3)``; ``positions (F, B, 3)`` and ``contacts`` foot -> ``(F,)`` bool as used."""
+    ``locations`` bone -> ``(F, 3)``; ``positions (F, B, 3)`` heads and ``orientations (F, B, 3, 3)`` in
+    armature space; ``contacts`` foot -> ``(F,)`` bool as used."""
 
     rotations: dict[str, np.ndarray]
     locations: dict[str, np.ndarray]
     positions: np.ndarray
+    orientations: np.ndarray
     contacts: dict[str, np.ndarray]
     planted: dict[str, np.ndarray]
 
@@ -177,7 +183,33 @@ def transfer(source: SourceMotion, target: Skeleton, mapping: dict[str, str], ro
                  for k, goal in goals.items()}
     quaternions = continuous(matrix_to_quaternion(np.stack(list(local.values()), axis=1)))
     quaternions = dict(zip(local, np.moveaxis(quaternions, 1, 0), strict=True))
-    return TargetMotion(quaternions, locations, positions, contacts, planted)
+    return TargetMotion(quaternions, locations, positions, rotations, contacts, planted)
+
+
+def drive_controls(motion: TargetMotion, anchors: Skeleton, controls: Skeleton, drives: dict[str, str]
+                   ) -> TargetMotion:
+    """The keys of a rig whose bones follow controls (Rigify's generated rig): ``motion`` is the transfer onto
+    ``anchors`` (the bones that play the joints, e.g. ORG bones); each control in ``controls`` (parents =
+    the control each one rigidly follows, -1 for the armature) is turned and placed so that the anchor it
+    ``drives`` (control -> anchor name) lands where ``motion`` puts it. Locations are keyed only where a
+    control has to move off its parent's place (more than 0.1 mm in some frame)."""
+    frames = len(motion.positions)
+    anchor_world = np.zeros((frames, len(anchors.names), 4, 4))
+    anchor_world[..., :3, :3], anchor_world[..., :3, 3], anchor_world[..., 3, 3] = \
+        motion.orientations, motion.positions, 1.0
+    world = np.empty((frames, len(controls.names), 4, 4))
+    local = {}
+    for k, name in enumerate(controls.names):
+        a = anchors.index(drives[name])
+        world[:, k] = anchor_world[:, a] @ np.linalg.inv(anchors.rest[a]) @ controls.rest[k]
+        parent = controls.parents[k]
+        unposed = controls.rest[k] if parent < 0 else \
+            world[:, parent] @ np.linalg.inv(controls.rest[parent]) @ controls.rest[k]
+        local[name] = np.linalg.inv(unposed) @ world[:, k]
+    quaternions = continuous(matrix_to_quaternion(np.stack([m[..., :3, :3] for m in local.values()], axis=1)))
+    rotations = dict(zip(local, np.moveaxis(quaternions, 1, 0), strict=True))
+    locations = {name: m[:, :3, 3] for name, m in local.items() if np.abs(m[:, :3, 3]).max() > 1e-4}
+    return TargetMotion(rotations, locations, world[..., :3, 3], world[..., :3, :3], motion.contacts, motion.planted)
 
 
 def continuous(quaternions: np.ndarray) -> np.ndarray:

@@ -71,3 +71,44 @@ def test_every_preset_names_the_required_joints_and_detection_picks_it():
     assert match_preset(PRESETS["mixamo"][1], ["mixamorig1:Hips", "LeftUpLeg"]) == \
         {"pelvis": "mixamorig1:Hips", "left_hip": "LeftUpLeg"}, "namespaces and prefixes do not matter"
     assert missing_required({}) == list(REQUIRED)
+
+
+def test_drive_controls_keys_controls_that_put_each_anchor_where_the_motion_does():
+    """Controls with their own rests (turned and moved off the anchors) and a parent chain: keying them as
+    computed, then posing them as Blender does, puts the anchors back where the motion put them."""
+    from pocket_mocap.scene.transfer import Skeleton, TargetMotion, drive_controls
+
+    rng = np.random.default_rng(3)
+
+    def transform(rotation: np.ndarray, head) -> np.ndarray:
+        matrix = np.eye(4)
+        matrix[:3, :3], matrix[:3, 3] = rotation, head
+        return matrix
+
+    anchor_rest = np.array([transform(np.eye(3), [0, 0, 1]), transform(axis_angle_to_matrix(np.array([0.3, 0, 0])),
+                                                                        [0.1, 0, 1.4])])
+    anchors = Skeleton(("hips", "chest"), np.array([-1, 0]), anchor_rest, np.eye(4))
+    offsets = [transform(axis_angle_to_matrix(rng.normal(size=3)), rng.normal(0, 0.1, 3)) for _ in range(2)]
+    controls = Skeleton(("torso_ctrl", "chest_ctrl"), np.array([-1, 0]),
+                        np.array([anchor_rest[k] @ offsets[k] for k in range(2)]), np.eye(4))
+    frames = 20
+    orientations = axis_angle_to_matrix(rng.normal(0, 0.5, (frames, 2, 3)))
+    positions = rng.normal(0, 0.3, (frames, 2, 3))
+    motion = TargetMotion({}, {}, positions, orientations, {}, {})
+    keys = drive_controls(motion, anchors, controls, {"torso_ctrl": "hips", "chest_ctrl": "chest"})
+
+    def basis(name: str) -> np.ndarray:
+        from pocket_mocap.core.rotations import quaternion_to_axis_angle
+
+        matrices = np.tile(np.eye(4), (frames, 1, 1))
+        matrices[:, :3, :3] = axis_angle_to_matrix(quaternion_to_axis_angle(keys.rotations[name]))
+        matrices[:, :3, 3] = keys.locations.get(name, np.zeros((frames, 3)))
+        return matrices
+
+    torso = controls.rest[0] @ basis("torso_ctrl")
+    chest = torso @ np.linalg.inv(controls.rest[0]) @ controls.rest[1] @ basis("chest_ctrl")
+    for k, world in enumerate((torso, chest)):
+        anchor = world @ np.linalg.inv(offsets[k])
+        assert np.allclose(anchor[:, :3, :3], orientations[:, k], atol=1e-9)
+        assert np.allclose(anchor[:, :3, 3], positions[:, k], atol=1e-9)
+    assert np.all(np.sum(keys.rotations["chest_ctrl"][1:] * keys.rotations["chest_ctrl"][:-1], axis=-1) >= 0)
