@@ -82,7 +82,11 @@ def load_target(context: bpy.types.Context, path: Path) -> bpy.types.Object:
     if not armatures:
         raise PocketMocapError(f'"{path}" holds no armature to retarget onto. Give a file with your character\'s '
                                "rig, or a preset: mixamo, rigify, unreal or vrm.")
-    best = max(armatures, key=lambda obj: len(detect_mapping(obj)[1]))
+    # The one naming most joints; then the one deforming most meshes; then the one with most bones (Rigify's
+    # generated rig over its meta-rig).
+    deformed = [modifier.object for obj in bpy.data.objects if obj.type == "MESH" for modifier in obj.modifiers
+                if modifier.type == "ARMATURE"]
+    best = max(armatures, key=lambda obj: (len(detect_mapping(obj)[1]), deformed.count(obj), len(obj.data.bones)))
     missing = missing_required(detect_mapping(best)[1])
     if missing:
         raise PocketMocapError(f'The armature "{best.name}" in "{path}" has no bone named for '

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_test_photo
+from conftest import write_rigify_file, write_test_photo
 from test_cli import PHOTO, needs_media, pocket_mocap
 
 RIGS = Path(__file__).resolve().parent / "fixtures" / "rigs"
@@ -79,6 +79,23 @@ def test_video_onto_a_character_file_as_bvh(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "ROOT Root" in text and "JOINT thigh_l" in text and "Frames: 40" in text
+
+
+@needs_media
+def test_photo_onto_rigify_generated_rig_from_a_blend(tmp_path):
+    """The file holds Rigify's meta-rig and its generated rig: the generated one (more bones) is taken and keyed on
+    its controls."""
+    character = write_rigify_file(tmp_path / "rigify character.blend")
+    out = tmp_path / "pose.glb"
+    done = pocket_mocap("reconstruct", str(PHOTO), "-o", str(out), "--retarget", str(character), "--cache",
+                        str(tmp_path / "cache"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    document = glb_json(out)
+    names = {node.get("name") for node in document["nodes"]}
+    assert {"root", "thigh_fk.L", "DEF-thigh.L", "ORG-spine"} <= names, "the generated rig, not the meta-rig"
+    channels = {(document["nodes"][c["target"]["node"]]["name"]) for a in document.get("animations", [])
+                for c in a["channels"]}
+    assert {"thigh_fk.L", "upper_arm_fk.R"} <= channels
 
 
 @pytest.mark.parametrize("value, code, message", [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_MEDIA, run_reconstruct
+from conftest import SHARED_MEDIA, run_reconstruct, write_rigify_file
 
 pytestmark = pytest.mark.blender
 bpy = pytest.importorskip("bpy")
@@ -256,30 +256,9 @@ def test_rigify_meta_rig_from_the_bundled_add_on(modules):
         bpy.ops.preferences.addon_disable(module="rigify")
 
 
-# Rigify's generated rig, made by the bundled add-on in a separate process: generating it here would leave its
-# UI script's classes registered, which hangs bpy at exit (and bpy 4.2 crashes at exit once Rigify was enabled).
-GENERATE_RIGIFY = """
-import os, sys, bpy
-bpy.ops.wm.read_factory_settings(use_empty=True)
-bpy.ops.preferences.addon_enable(module="rigify")
-bpy.ops.object.armature_human_metarig_add()
-bpy.ops.pose.rigify_generate()
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])
-sys.stdout.flush()
-os._exit(0)
-"""
-
-
 @pytest.fixture(scope="module")
 def rigify_file(tmp_path_factory) -> Path:
-    import subprocess
-    import sys
-
-    path = tmp_path_factory.mktemp("rigify") / "generated.blend"
-    done = subprocess.run([sys.executable, "-c", GENERATE_RIGIFY, str(path)], capture_output=True, text=True,
-                          timeout=300)
-    assert path.is_file(), f"Rigify did not generate a rig: {done.stdout[-2000:]} {done.stderr[-2000:]}"
-    return path
+    return write_rigify_file(tmp_path_factory.mktemp("rigify") / "generated.blend")
 
 
 def generated_rigify(path: Path) -> bpy.types.Object:
