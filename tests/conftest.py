@@ -72,33 +72,6 @@ def run_reconstruct(addon, kind: str, path, timeout: float = 300) -> object:
     return bpy.context.window_manager.pocket_mocap_job
 
 
-# Rigify's generated rig, made by Blender's bundled add-on in a child process: generating it in the test process
-# would leave its UI script's classes registered, which hangs bpy at exit (bpy 4.2 crashes at exit once Rigify
-# was enabled at all).
-GENERATE_RIGIFY = """
-import os, sys, tempfile
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
-import bpy
-bpy.ops.wm.read_factory_settings(use_empty=True)
-bpy.ops.preferences.addon_enable(module="rigify")
-bpy.ops.object.armature_human_metarig_add()
-bpy.ops.pose.rigify_generate()
-bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])
-sys.stdout.flush()
-os._exit(0)
-"""
-
-
-def write_rigify_file(path: Path) -> Path:
-    """A .blend holding Rigify's human meta-rig ("metarig") and the rig it generates ("rig")."""
-    import subprocess
-
-    done = subprocess.run([sys.executable, "-c", GENERATE_RIGIFY, str(path)], capture_output=True, text=True,
-                          timeout=300)
-    assert path.is_file(), f"Rigify did not generate a rig: {done.stdout[-2000:]} {done.stderr[-2000:]}"
-    return path
-
-
 def write_test_photo(path: Path, size: tuple[int, int] = (40, 30)) -> Path:
     import cv2
     import numpy as np

