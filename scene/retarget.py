@@ -19,7 +19,15 @@ from ..core.grounding.skeleton import CONTACT_NAMES
 from ..core.rotations import axis_angle_to_matrix
 from .animation import current_channels, key_curve, new_channels, read_animation
 from .controls import driven_bones, plan_controls
-from .retarget_presets import PRESETS, REQUIRED, detect_preset, joint_label, match_preset, missing_required
+from .retarget_presets import (
+    PRESETS,
+    REQUIRED,
+    detect_preset,
+    fit_chest,
+    joint_label,
+    match_preset,
+    missing_required,
+)
 from .rig import PROPERTY, joint_names_of
 from .transfer import Skeleton, SourceMotion, TargetMotion, drive_controls, transfer
 
@@ -99,17 +107,21 @@ def contact_curves(rig: bpy.types.Object, frames: np.ndarray) -> dict[str, np.nd
 
 
 def detect_mapping(target: bpy.types.Object) -> tuple[str, dict[str, str]]:
-    """The preset that fits ``target`` best and its joint -> bone mapping."""
-    return detect_preset([bone.name for bone in target.data.bones])
+    """The preset that fits ``target`` best and its joint -> bone mapping (the chest where the collars hang)."""
+    preset, mapping = detect_preset([bone.name for bone in target.data.bones])
+    return preset, fit_chest(mapping, _parents_of(target))
 
 
 def preset_mapping(target: bpy.types.Object, preset: str) -> dict[str, str]:
-    """The joints of a built-in preset (or a saved user preset's file) that ``target`` has."""
-    if preset in PRESETS:
-        candidates = PRESETS[preset][1]
-    else:
+    """The joints of a built-in preset (or a saved user preset's file, taken as it is) that ``target`` has."""
+    if preset not in PRESETS:
         candidates = {joint: (bone,) for joint, bone in read_user_preset(preset).items()}
-    return match_preset(candidates, [bone.name for bone in target.data.bones])
+        return match_preset(candidates, [bone.name for bone in target.data.bones])
+    return fit_chest(match_preset(PRESETS[preset][1], [bone.name for bone in target.data.bones]), _parents_of(target))
+
+
+def _parents_of(target: bpy.types.Object) -> dict[str, str | None]:
+    return {bone.name: bone.parent.name if bone.parent else None for bone in target.data.bones}
 
 
 def check_mapping(target: bpy.types.Object, mapping: dict[str, str]) -> dict[str, str]:

@@ -143,5 +143,31 @@ def detect_preset(bone_names: list[str]) -> tuple[str, dict[str, str]]:
     return name, mapping
 
 
+def fit_chest(mapping: dict[str, str], parent_of: dict[str, str | None]) -> dict[str, str]:
+    """The chest is the bone the collars hang from. Rigs with more torso bones than the body (MakeHuman's Rigify
+    layout hangs the shoulders on ``spine.004`` and has its neck on ``spine.005``; Unreal 5's mannequin on
+    ``spine_05``) get that bone as ``spine3`` instead of the preset's, when it lies between the preset's chest
+    and the head; the neck moves up to the bone below the head if the chest took it. ``parent_of``: bone ->
+    parent bone (None at the top)."""
+    collars = {parent_of.get(mapping[j]) for j in ("left_collar", "right_collar") if j in mapping}
+    if len(collars) != 1 or "head" not in mapping or "spine3" not in mapping:
+        return mapping
+    chest = collars.pop()
+    chain, bone = [], parent_of.get(mapping["head"])  # from the head's parent down the spine
+    while bone is not None:
+        chain.append(bone)
+        bone = parent_of.get(bone)
+    if chest is None or chest == mapping["spine3"] or chest not in chain or \
+            mapping["spine3"] not in chain[chain.index(chest):]:
+        return mapping
+    fitted = {**mapping, "spine3": chest}
+    if fitted.get("neck") in chain[chain.index(chest):]:  # the preset's neck is now at or below the chest
+        if chain[0] != chest:
+            fitted["neck"] = chain[0]
+        else:
+            del fitted["neck"]
+    return fitted
+
+
 def missing_required(mapping: dict[str, str]) -> list[str]:
     return [joint for joint in REQUIRED if not mapping.get(joint)]

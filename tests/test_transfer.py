@@ -112,3 +112,24 @@ def test_drive_controls_keys_controls_that_put_each_anchor_where_the_motion_does
         assert np.allclose(anchor[:, :3, :3], orientations[:, k], atol=1e-9)
         assert np.allclose(anchor[:, :3, 3], positions[:, k], atol=1e-9)
     assert np.all(np.sum(keys.rotations["chest_ctrl"][1:] * keys.rotations["chest_ctrl"][:-1], axis=-1) >= 0)
+
+
+def test_fit_chest_takes_the_bone_the_collars_hang_from():
+    from pocket_mocap.scene.retarget_presets import fit_chest
+
+    spine = ["spine", "spine.001", "spine.002", "spine.003", "spine.004", "spine.005", "spine.006"]
+    chain = {bone: (spine[i - 1] if i else None) for i, bone in enumerate(spine)}
+    mapping = {"pelvis": "spine", "spine1": "spine.001", "spine2": "spine.002", "spine3": "spine.003",
+               "neck": "spine.004", "head": "spine.006", "left_collar": "shoulder.L", "right_collar": "shoulder.R"}
+    meta_rig = {**chain, "shoulder.L": "spine.003", "shoulder.R": "spine.003"}  # Blender's Rigify meta-rig
+    assert fit_chest(mapping, meta_rig) == mapping
+    makehuman = {**chain, "shoulder.L": "spine.004", "shoulder.R": "spine.004"}  # MPFB2's Rigify layout
+    assert fit_chest(mapping, makehuman) == {**mapping, "spine3": "spine.004", "neck": "spine.005"}
+    unreal5 = {"pelvis": None, "spine_01": "pelvis", "spine_02": "spine_01", "spine_03": "spine_02",
+               "spine_04": "spine_03", "spine_05": "spine_04", "neck_01": "spine_05", "head": "neck_01",
+               "clavicle_l": "spine_05", "clavicle_r": "spine_05"}
+    ue = {"pelvis": "pelvis", "spine3": "spine_03", "neck": "neck_01", "head": "head", "left_collar": "clavicle_l",
+          "right_collar": "clavicle_r"}
+    assert fit_chest(ue, unreal5) == {**ue, "spine3": "spine_05"}
+    lopsided = {**makehuman, "shoulder.R": "spine.003"}  # collars on different bones: left as the preset says
+    assert fit_chest(mapping, lopsided) == mapping

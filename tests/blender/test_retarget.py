@@ -406,7 +406,7 @@ def test_a_mapping_missing_required_bones_is_named(modules):
 
 
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real video")
-def test_a_reconstructed_video_onto_mixamo(addon, modules):
+def test_a_reconstructed_video_onto_each_test_rig(addon, modules, rigify_file):
     settings = bpy.context.scene.pocket_mocap
     settings.body_model, settings.estimator, settings.hands_and_face = "open", "keypoints", False
     try:
@@ -416,17 +416,18 @@ def test_a_reconstructed_video_onto_mixamo(addon, modules):
         settings.hands_and_face = True
     assert status.message.startswith("Reconstructed"), status.message  # a warning may follow (moving camera)
     source = next(o for o in bpy.data.objects if o.type == "ARMATURE")
-    target = fixture_rig(modules, "mixamo")
-    modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
-    _preset, mapping = modules["retarget"].detect_mapping(target)
     frames = range(bpy.context.scene.frame_start, bpy.context.scene.frame_end + 1)
-    error = follow_error(modules, source, target, mapping, frames)
-    print(f"video onto mixamo: largest joint error {error * 100:.1f} cm, "
-          f"{raw_error(modules, source, target, mapping, frames) * 100:.1f} cm side by side")
-    assert error <= FOLLOW_M
     source_step = largest_step(source, list(SMPL[:22]), frames)
-    assert largest_step(target, [mapping[j] for j in SMPL[:22] if j in mapping], frames) <= source_step + 0.05
-    planted_feet_stay(modules, source, target, mapping, frames)
+    for name in ("mixamo", "game_engine", "cmu_mb", "rigify_human", "rigify_generated"):
+        target = generated_rigify(rigify_file) if name == "rigify_generated" else fixture_rig(modules, name)
+        modules["retarget"].retarget(bpy.context, source, target, keep_contacts=False)
+        _preset, mapping = modules["retarget"].detect_mapping(target)
+        error = follow_error(modules, source, target, mapping, frames)
+        print(f"video onto {name}: largest joint error {error * 100:.1f} cm, "
+              f"{raw_error(modules, source, target, mapping, frames) * 100:.1f} cm side by side")
+        assert error <= FOLLOW_M, name
+        assert largest_step(target, [mapping[j] for j in SMPL[:22] if j in mapping], frames) <= source_step + 0.05
+        planted_feet_stay(modules, source, target, mapping, frames)
 
 
 def planted_feet_stay(modules, source, target, mapping, frames) -> None:
