@@ -60,7 +60,7 @@ def plan_controls(context: bpy.types.Context, target: bpy.types.Object, mapping:
     pose = target.pose.bones
     saved = _Saved(target)
     try:
-        _rest_state(target, settings=_switches(target))
+        _rest_state(target, settings=_settings_of(target))
         context.view_layer.update()
         upstream = {bone: [b for b in [bone, *_upstream(target, bone)] if _keyable(target, b)]
                     for bone in mapping.values()}
@@ -86,7 +86,7 @@ def plan_controls(context: bpy.types.Context, target: bpy.types.Object, mapping:
     if top:
         control_of[top] = top
     return ControlPlan(anchors, _control_skeleton(target, controls, carries, rest), control_of, mapping,
-                       _switches(target), tuple(dropped))
+                       _settings_of(target), tuple(dropped))
 
 
 class _Saved:
@@ -97,7 +97,7 @@ class _Saved:
         self.action = target.animation_data.action if target.animation_data else None
         self.slot = getattr(target.animation_data, "action_slot", None) if target.animation_data else None
         self.basis = {bone.name: bone.matrix_basis.copy() for bone in target.pose.bones}
-        self.switches = {key: target.pose.bones[key[0]][key[1]] for key in _switches(target)}
+        self.settings = {key: target.pose.bones[key[0]][key[1]] for key in _settings_of(target)}
 
     def restore(self) -> None:
         target = self.target
@@ -107,11 +107,11 @@ class _Saved:
                 target.animation_data.action_slot = self.slot
         for name, basis in self.basis.items():
             target.pose.bones[name].matrix_basis = basis
-        for (bone, prop), value in self.switches.items():
+        for (bone, prop), value in self.settings.items():
             target.pose.bones[bone][prop] = value
 
 
-def _switches(target: bpy.types.Object) -> dict[tuple[str, str], float]:
+def _settings_of(target: bpy.types.Object) -> dict[tuple[str, str], float]:
     return {(bone.name, prop): value for bone in target.pose.bones for prop, value in SETTINGS.items()
             if prop in bone.keys()}
 
