@@ -243,11 +243,12 @@ def synthetic(noises: tuple[float, ...]) -> None:
               f"recall {totals[0] / totals[2]:.2f}")
 
 
-def rendered(seconds: float = 5.0, keep: Path | None = None) -> None:
+def rendered(seconds: float = 5.0, keep: Path | None = None, size: int = 256) -> None:
     """RENDERED clips drawn by Cycles (mode (a) of the synthetic generator: the open body in random clothes and
-    light, 256 x 256, over one still background), written as a video and reconstructed by the command's own job
-    with the lock off, then grounded here by the pipeline's own call: MediaPipe and the fit see pixels, and the
-    grounding is judged against the truth. ``keep``: a folder for the unlocked results (to try settings on)."""
+    light, ``size`` x ``size``, over one still background), written as a video and reconstructed by the
+    command's own job with the lock off, then grounded here by the pipeline's own call: MediaPipe and the fit
+    see pixels, and the grounding is judged against the truth. ``keep``: a folder for the unlocked results (to
+    try settings on)."""
     import cv2
 
     from pocket_mocap.core.worker.job import Job
@@ -261,29 +262,30 @@ def rendered(seconds: float = 5.0, keep: Path | None = None) -> None:
     hair = hair_vertices(body.v_template, parts, body.rest_joints()[15])
     rng = np.random.default_rng(0)
     z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-    print(f"\nRendered held-out clips ({seconds:g} s, 256 x 256, Cycles), reconstructed from their pixels:")
+    print(f"\nRendered held-out clips ({seconds:g} s, {size} x {size}, Cycles), reconstructed from their pixels:")
     print(f"  {'clip':<11} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} {'root err mean':>13} "
           f"{'skate truth | grounded':>23}")
     for name in RENDERED:
-        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body, seconds, width=256, height=256)
+        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body, seconds, width=size, height=size)
         vertices = body.pose(poses, np.zeros(10), trans, pose_correctives=False).vertices
         look = random_look(rng, parts, hair)
         count = len(vertices)
         images = render_batch(body.faces, vertices, np.broadcast_to(srgb_to_linear(look.vertex_colours),
                                                                     (count, *look.vertex_colours.shape)),
-                              np.tile([camera.focal, 127.5, 127.5], (count, 1)),
+                              np.tile([camera.focal, (size - 1) / 2, (size - 1) / 2], (count, 1)),
                               {"sun_direction": np.tile(look.sun_direction, (count, 1)),
                                "sun_strength": np.full(count, look.sun_strength),
-                               "ambient": np.tile(look.ambient, (count, 1))}, RenderSettings(samples=8))
-        back = background(rng)
+                               "ambient": np.tile(look.ambient, (count, 1))}, RenderSettings(samples=8, size=size))
+        back = background(rng, size)
         with tempfile.TemporaryDirectory() as folder:
             video = Path(folder) / f"{name.replace('/', '_')}.avi"
-            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), sequence.fps, (256, 256))
+            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), sequence.fps, (size, size))
             for image in images:
                 writer.write(cv2.cvtColor(composite(image, back), cv2.COLOR_RGB2BGR))
             writer.release()
+            fov = float(np.degrees(2 * np.arctan(size / 2 / camera.focal)))
             job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(Path(folder) / "cache"),
-                       "hands_and_face": False, "fov_degrees": float(np.degrees(2 * np.arctan(128 / camera.focal))),
+                       "hands_and_face": False, "fov_degrees": fov,
                        "foot_lock": 0.0}, Path(folder) / "job")
             outcome = job.run_to_end(600)
             if outcome.state != "done":
@@ -361,6 +363,8 @@ def main() -> int:
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--tune", action="store_true", help="rank the contact thresholds on training clips, only")
     parser.add_argument("--rendered", action="store_true", help="also held-out clips rendered and reconstructed")
+    parser.add_argument("--render-size", type=int, action="append",
+                        help="square render side in pixels (repeatable; default 256 and 512)")
     args = parser.parse_args()
     if args.tune:
         tune()
@@ -374,7 +378,8 @@ def main() -> int:
             raise SystemExit("The synthetic part needs ../shared/mocap.")
         synthetic((0.0, 0.25, 0.5))
         if args.rendered:
-            rendered()
+            for size in args.render_size or (256, 512):
+                rendered(size=size)
     return 0
 
 

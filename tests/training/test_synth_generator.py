@@ -210,3 +210,19 @@ def test_real_twin_on_a_photo():
     peaks = [np.unravel_index(np.argmax(h), h.shape) for h in tensor[1:] if h.max() > 0.5]
     assert len(peaks) >= 25
     assert np.mean([tensor[0][row, column] > 0.5 for row, column in peaks]) > 0.8  # landmarks on the person
+
+
+def test_render_size_keeps_the_framing_of_the_background_and_the_camera():
+    """Larger renders (the grounding benchmark's 512-pixel clips) frame the same scene: the background is the
+    256-pixel one's layout scaled, and Blender's camera gets the same lens and shift for the same field of view."""
+    from training.synth.appearance import background
+    from training.synth.render_blender import blender_camera
+
+    small, large = background(np.random.default_rng(4)), background(np.random.default_rng(4), 512)
+    assert small.shape == (256, 256, 3) and large.shape == (512, 512, 3) and large.dtype == np.uint8
+    import cv2
+
+    shrunk = cv2.resize(large, (256, 256), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(shrunk - small).mean() < 12, "the same layout, scaled"
+    assert blender_camera(np.array([300.0, 127.5, 127.5])) == pytest.approx(
+        blender_camera(np.array([600.0, 255.5, 255.5]), 512))

@@ -81,26 +81,27 @@ def hair_vertices(rest_vertices: np.ndarray, vertex_parts: np.ndarray, head_join
     return head & ((up > 0.06) | ((back < -0.02) & (up > -0.02)))
 
 
-def background(rng: np.random.Generator) -> np.ndarray:
-    """``(256, 256, 3) uint8`` procedural scene: multi-scale colour noise over a gradient, with some
-    rectangles and lines for edges and structure."""
-    image = np.zeros((SIZE, SIZE, 3), np.float32)
+def background(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """``(size, size, 3) uint8`` procedural scene: multi-scale colour noise over a gradient, with some
+    rectangles and lines for edges and structure (laid out for 256 pixels and scaled)."""
+    image = np.zeros((size, size, 3), np.float32)
     base, tint = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-    ramp = np.linspace(0, 1, SIZE, dtype=np.float32)[:, None, None]
+    ramp = np.linspace(0, 1, size, dtype=np.float32)[:, None, None]
     image += base * (1 - ramp) + tint * ramp
     for cells in (4, 16, 64):
         noise = rng.normal(0, 1, (cells, cells, 3)).astype(np.float32)
-        image += cv2.resize(noise, (SIZE, SIZE), interpolation=cv2.INTER_CUBIC) * rng.uniform(0.03, 0.15)
+        image += cv2.resize(noise, (size, size), interpolation=cv2.INTER_CUBIC) * rng.uniform(0.03, 0.15)
     image = (image.clip(0, 1) * 255).astype(np.uint8)
+    scale = size / SIZE
     for _ in range(rng.integers(0, 8)):
-        x0, y0 = (int(v) for v in rng.integers(-40, SIZE, 2))
-        x1, y1 = x0 + int(rng.integers(10, 160)), y0 + int(rng.integers(10, 160))
+        x0, y0 = (int(v * scale) for v in rng.integers(-40, SIZE, 2))
+        x1, y1 = x0 + int(rng.integers(10, 160) * scale), y0 + int(rng.integers(10, 160) * scale)
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         if rng.random() < 0.6:
             cv2.rectangle(image, (x0, y0), (x1, y1), colour, -1)
         else:
-            cv2.line(image, (x0, y0), (x1, y1), colour, int(rng.integers(1, 6)))
-    return cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.5))
+            cv2.line(image, (x0, y0), (x1, y1), colour, max(1, round(int(rng.integers(1, 6)) * scale)))
+    return cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 2.5) * scale)
 
 
 def composite(rgba: np.ndarray, back: np.ndarray) -> np.ndarray:

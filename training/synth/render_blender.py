@@ -36,6 +36,7 @@ class RenderError(RuntimeError):
 class RenderSettings:
     samples: int = 8  # Cycles samples per pixel (16: 1.6 samples/s on 2 cores, 8: 3.1, 4: 4.8)
     threads: int = 2
+    size: int = SIZE  # square image side, pixels (the generator's crops are 256)
     denoise: bool = False
     timeout_s: float = 1800.0
 
@@ -45,14 +46,14 @@ def render_batch(faces: np.ndarray, vertices: np.ndarray, colours: np.ndarray, i
     """Render N samples in one Blender process: ``faces (T, 3)``, ``vertices (N, V, 3)`` camera space metres,
     ``colours (N, V, 3)`` linear RGB 0..1, ``intrinsics (N, 3)`` (focal, cx, cy) crop pixels, ``lights`` with
     ``sun_direction (N, 3)`` camera space, ``sun_strength (N,)``, ``ambient (N, 3)`` linear ->
-    ``(N, 256, 256, 4) uint8`` RGBA."""
+    ``(N, size, size, 4) uint8`` RGBA (``settings.size``, 256 by default)."""
     settings = settings or RenderSettings()
     with tempfile.TemporaryDirectory(prefix="pocket_mocap_render_") as folder:
         batch, out = Path(folder) / "batch.npz", Path(folder) / "out"
         out.mkdir()
         np.savez(batch, faces=faces.astype(np.int32), vertices=vertices.astype(np.float32),
                  colours=colours.astype(np.float32), intrinsics=intrinsics.astype(np.float32),
-                 samples=settings.samples, threads=settings.threads, denoise=settings.denoise,
+                 samples=settings.samples, threads=settings.threads, denoise=settings.denoise, size=settings.size,
                  **{k: np.asarray(v, np.float32) for k, v in lights.items()})
         command = [sys.executable, "-m", "training.synth.render_blender", str(batch), str(out)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=settings.timeout_s,
@@ -63,16 +64,17 @@ def render_batch(faces: np.ndarray, vertices: np.ndarray, colours: np.ndarray, i
         images = []
         for index in range(len(vertices)):
             image = cv2.imread(str(out / f"{index:05d}.png"), cv2.IMREAD_UNCHANGED)
-            if image is None or image.shape != (SIZE, SIZE, 4):
+            if image is None or image.shape != (settings.size, settings.size, 4):
                 raise RenderError(f"Blender wrote no usable image for sample {index} of the batch.")
             images.append(cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA))
         return np.stack(images)
 
 
-def blender_camera(intrinsics: np.ndarray) -> tuple[float, float, float]:
-    """(lens mm, shift_x, shift_y) of Blender's camera for crop intrinsics (focal, cx, cy), OpenCV pixels."""
+def blender_camera(intrinsics: np.ndarray, size: int = SIZE) -> tuple[float, float, float]:
+    """(lens mm, shift_x, shift_y) of Blender's camera for crop intrinsics (focal, cx, cy), OpenCV pixels of a
+    ``size``-pixel square image."""
     focal, cx, cy = (float(v) for v in intrinsics)
-    return focal * SENSOR_MM / SIZE, (SIZE / 2 - (cx + 0.5)) / SIZE, ((cy + 0.5) - SIZE / 2) / SIZE
+    return focal * SENSOR_MM / size, (size / 2 - (cx + 0.5)) / size, ((cy + 0.5) - size / 2) / size
 
 
 def to_blender(points: np.ndarray) -> np.ndarray:
@@ -112,7 +114,7 @@ def _build_scene(bpy, faces: np.ndarray, vertices: np.ndarray, settings: dict):
     scene.world = world
     world.use_nodes = True
     render = scene.render
-    render.engine, render.resolution_x, render.resolution_y = "CYCLES", SIZE, SIZE
+    render.engine, render.resolution_x, render.resolution_y = "CYCLES", int(settings["size"]), int(settings["size"])
     render.resolution_percentage, render.film_transparent = 100, True
     render.image_settings.file_format, render.image_settings.color_mode = "PNG", "RGBA"
     render.threads_mode, render.threads = "FIXED", int(settings["threads"])
@@ -129,7 +131,8 @@ def _render_all(batch_path: str, out_dir: str) -> None:
     from mathutils import Vector
 
     data = np.load(batch_path)
-    settings = {key: data[key] for key in ("samples", "threads", "denoise")}
+    settings = {key: data[key] for key in ("samples", "threads", "denoise")} | \
+        {"size": data["size"] if "size" in data else SIZE}
     scene, mesh, colour, camera, sun, world = _build_scene(bpy, data["faces"], data["vertices"][0], settings)
     background = world.node_tree.nodes["Background"]
     for index in range(len(data["vertices"])):
@@ -137,7 +140,7 @@ def _render_all(batch_path: str, out_dir: str) -> None:
         rgba = np.concatenate([data["colours"][index], np.ones((len(mesh.vertices), 1), np.float32)], 1)
         colour.data.foreach_set("color", rgba.astype(np.float32).ravel())
         mesh.update()
-        lens, shift_x, shift_y = blender_camera(data["intrinsics"][index])
+        lens, shift_x, shift_y = blender_camera(data["intrinsics"][index], int(settings["size"]))
         camera.data.lens, camera.data.shift_x, camera.data.shift_y = lens, shift_x, shift_y
         direction = Vector(to_blender(data["sun_direction"][index].astype(np.float64)).tolist())
         sun.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
