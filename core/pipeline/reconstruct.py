@@ -21,15 +21,16 @@ from ..estimators.keypoints.estimator import KeypointEstimator
 from ..estimators.keypoints.fit import Camera
 from ..fileio import write_json_atomically
 from ..grounding.camera_motion import BackgroundMotion
-from ..grounding.ground import ground_people
 from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 from ..tracking.detect import MAX_PEOPLE
 from ..worker.context import TaskContext
+from .readahead import ReadAhead
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
 
 RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
+READ_AHEAD_BYTES = 64 * 2**20  # decoded frames waiting for the fit: as many as fit in this, 2 to SHAPE_FRAMES
 PHOTO_ITERATIONS = 15
 UPSIDE_DOWN_M = 0.1  # the neck this far below the pelvis: an upside-down body
 UPSIDE_DOWN_CONFIDENCE = 0.3  # its confidence is scaled by this
@@ -155,6 +156,8 @@ def ground_video(people: list, model: BodyModel, camera: Camera, fps: float, set
                  warnings: list[str], run: Run) -> dict:
     """Everyone on one floor, in one world, feet locked (``people``' frames are replaced); returns the clip's
     grounding fields for the result file."""
+    from ..grounding.ground import ground_people  # imported while the first frames are read (VideoReconstruction)
+
     grounded = ground_people([person.frames for person in people], [person.betas for person in people], model,
                              camera, fps, settings.foot_lock, name)
     for person, frames in zip(people, grounded.people, strict=True):
@@ -327,7 +330,8 @@ class Lane:
 
 class VideoReconstruction:
     """Frame by frame with the estimator's tracking, one lane per identity, smoothed, written in chunks; resumes
-    where it stopped."""
+    where it stopped. Frames are decoded and observed on a thread of their own, ahead of the fit (``ReadAhead``):
+    the estimator's state is taken with each frame, so that a chunk resumes from its own last frame."""
 
     def __init__(self, info: media.MediaInfo, model: BodyModel, settings: Settings, chunks: Path, run: Run):
         self.info, self.model, self.settings, self.run_progress = info, model, settings, run
@@ -348,29 +352,46 @@ class VideoReconstruction:
         start = self.store.next_frame()
         self.run_progress.step(self.info.path.name, start)
         with estimator_for(self.settings, self.model, self.camera, True, self.info.fps or 30.0) as estimator:
-            frames = ((index, self._observe(estimator, rgb)) for index, rgb in self._frames_after(start))
             if "lanes" in state:
                 estimator.restore(state.get("estimator", {}))
                 for track_id, saved in state["lanes"].items():
                     self._new_lane(estimator, int(track_id), np.asarray(saved["betas"], np.float32)).restore(saved)
-                pending = []
-            else:
-                pending = _take(frames, SHAPE_FRAMES)
-                for _, people in pending:
+            depth = min(SHAPE_FRAMES, max(2, READ_AHEAD_BYTES // max(1, self.info.width * self.info.height * 3)))
+            with ReadAhead(self._observed(estimator, start), depth) as observed:
+                _import_what_comes_later()
+                frames = self._taken(observed)
+                pending = [] if "lanes" in state else _take(frames, SHAPE_FRAMES)
+                for _, people, _ in pending:
                     for track_id, item in people.items():
                         self.window.setdefault(track_id, []).append(item)
-            try:
-                self._fit_all(estimator, _chain(pending, frames), start)
-            except JobCancelled:
-                self._keep_partial()
-                raise
+                try:
+                    self._fit_all(estimator, _chain(pending, frames), start)
+                except JobCancelled:
+                    self._keep_partial()
+                    raise
         return self._finished(), self.camera
 
-    def _observe(self, estimator, rgb: np.ndarray) -> dict:
-        people = observe_people(estimator, rgb)
-        if getattr(estimator, "crowded", False):
-            self._warn_once(crowd_warning(self.info.path.name))
-        return people
+    def _observed(self, estimator, start: int):
+        """On the read-ahead thread: ``(index, rgb, people, crowded, estimator state)`` of each frame from
+        ``start``; frames before it are decoded and skipped, so that no frame is lost or repeated whatever the
+        codec's seeking does."""
+        with ReadAhead(self.video, 2) as decoded:  # the next frames decoded meanwhile, on a thread of their own
+            for index, rgb in decoded:
+                if index >= start:
+                    people = observe_people(estimator, rgb)
+                    yield index, rgb, people, bool(getattr(estimator, "crowded", False)), estimator.state()
+
+    def _taken(self, observed):
+        """``(index, people, estimator state)`` of each observed frame, as the fit takes it: the background's
+        motion is measured then, leaving out the largest person as last fitted."""
+        for index, rgb, people, crowded, state in observed:
+            seen = [lane.last["person_box"] for lane in self.lanes.values()
+                    if lane.last is not None and lane.last["confidence"] > 0]
+            box = max(seen, key=lambda b: float(np.prod(b[2:] - b[:2]))) if seen else None  # the largest person
+            self.motion[index] = self.background(rgb, box)
+            if crowded:
+                self._warn_once(crowd_warning(self.info.path.name))
+            yield index, people, state
 
     def _new_lane(self, estimator, track_id: int, betas: np.ndarray) -> Lane:
         lane = Lane(track_id, betas, estimator.fitter(betas), self.info.fps or 30.0, self.settings.smoothing,
@@ -461,23 +482,14 @@ class VideoReconstruction:
                                 "body_model": self.settings.body_model})
             self.run_progress.ctx.partial_result = str(partial)
 
-    def _frames_after(self, start: int):
-        """(index, rgb) from frame ``start``; earlier frames are decoded and skipped so that no frame is lost
-        or repeated whatever the codec's seeking does."""
-        for index, rgb in self.video:
-            if index >= start:
-                seen = [lane.last["person_box"] for lane in self.lanes.values()
-                        if lane.last is not None and lane.last["confidence"] > 0]
-                box = max(seen, key=lambda b: float(np.prod(b[2:] - b[:2]))) if seen else None  # the largest person
-                self.motion[index] = self.background(rgb, box)
-                yield index, rgb
-
     def _fit_all(self, estimator, items, start: int) -> None:
+        """Fit ``items`` ``(index, people, estimator state)``, writing a chunk every ``chunk_frames`` frames (and
+        the frames done when cancelled) with the states to resume from after its last frame."""
         batch: dict[int, dict[str, list]] = {}
         shared: dict[str, list] = {}
-        batch_start = start
+        batch_start, state = start, {}
         try:
-            for index, people in items:
+            for index, people, observed_state in items:
                 self.run_progress.ctx.check_cancelled()
                 for track_id in people:
                     if track_id not in self.lanes:
@@ -494,15 +506,16 @@ class VideoReconstruction:
                 shared.setdefault("time", []).append(self.video.times[index])
                 shared.setdefault("background_motion", []).append(self.motion.pop(index, np.nan))
                 self.run_progress.step(self.info.path.name)
+                state = observed_state  # the estimator's, after the last frame of the batch
                 if len(shared["time"]) >= self.chunk_frames:
-                    self._flush(batch_start, batch, shared, estimator)
+                    self._flush(batch_start, batch, shared, state)
                     batch_start, batch, shared = index + 1, {}, {}
         except JobCancelled:
             if shared:
-                self._flush(batch_start, batch, shared, estimator)
+                self._flush(batch_start, batch, shared, state)
             raise
         if shared:
-            self._flush(batch_start, batch, shared, estimator)
+            self._flush(batch_start, batch, shared, state)
 
     def _start_lane(self, estimator, track_id: int, item) -> None:
         if len(self.lanes) >= MAX_TRACKS:
@@ -512,8 +525,8 @@ class VideoReconstruction:
         betas = estimator.shape(self.window.pop(track_id, None) or [item])  # fixed for this identity from here on
         self._new_lane(estimator, track_id, betas)
 
-    def _flush(self, start: int, batch: dict, shared: dict, estimator) -> None:
-        state = {"estimator": estimator.state(), "lanes": {str(k): lane.state() for k, lane in self.lanes.items()}}
+    def _flush(self, start: int, batch: dict, shared: dict, estimator_state: dict) -> None:
+        state = {"estimator": estimator_state, "lanes": {str(k): lane.state() for k, lane in self.lanes.items()}}
         arrays = {"track_id": list(batch)} | shared
         if batch:
             for key in next(iter(batch.values())):
@@ -521,6 +534,15 @@ class VideoReconstruction:
         else:  # nobody yet: an empty person axis keeps the frame count
             arrays |= {"confidence": np.zeros((0, len(shared["time"]))), "presence": np.zeros((0, len(shared["time"])))}
         self.store.write(start, arrays, state)
+
+
+def _import_what_comes_later() -> None:
+    """The modules that the tracker's second frame and the grounding at the end need (scipy's, about 0.25 s),
+    imported on this thread while the read-ahead thread reads the first frames, in the networks' time, not
+    after it."""
+    import scipy.optimize  # noqa: F401 - core/tracking/tracker.py's assignment
+
+    from ..grounding import ground  # noqa: F401
 
 
 def _take(items, count: int) -> list:

@@ -6,11 +6,17 @@ The detector was trained to find one prominent person, so on the whole frame it 
 partly hidden behind others; on a tile the same person fills more of its 224² input. Every reading is checked
 against the people already kept (by their boxes and landmarks), so a person seen in several tiles, or once from
 the previous frame's crop and once by the detector, is read once.
+
+Given a thread pool, the network runs that do not depend on each other (every tracked person's crop, the detector
+on the frame and on each tile) run side by side, one thread each: onnxruntime lets go of the GIL, and a small
+network keeps two cores busier as two one-thread runs than as one two-thread run. Their results are then taken in
+the order above, so the readings are the same with a pool or without.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,21 +87,54 @@ def _starts(length: int, side: int, step: int) -> list[int]:
     return starts
 
 
-def detections(network: Callable, rgb: np.ndarray, tiled: bool, min_score: float = 0.5) -> list[Detection]:
+def detections(network: Callable, rgb: np.ndarray, tiled: bool, min_score: float = 0.5,
+               pool: Executor | None = None) -> list[Detection]:
     """The detector's people in ``rgb (H, W, 3) uint8``, normalised to the whole frame: the whole frame's best
     first, then each tile's (``tiled``) whose body lies within the tile (one that a tile's edge cuts is a part of
-    somebody, seen whole by a larger tile)."""
+    somebody, seen whole by a larger tile). The tiles are read side by side on ``pool`` where there is one."""
+    return collect_detections(start_detections(network, rgb, tiled, min_score, pool), rgb.shape[:2])
+
+
+def start_detections(network: Callable, rgb: np.ndarray, tiled: bool, min_score: float = 0.5,
+                     pool: Executor | None = None) -> list[tuple[tuple[int, int, int, int] | None, Future]]:
+    """The detector's runs on the whole frame and (``tiled``) on each tile, started on ``pool`` (or run now):
+    ``(tile or None, future list of detections normalised to that region)``, for :func:`collect_detections`."""
     height, width = rgb.shape[:2]
-    found = person_detections(network, rgb, min_score)
-    for x0, y0, x1, y1 in tiles(width, height) if tiled else ():
+    runs = [(None, later(pool, person_detections, network, rgb, min_score))]
+    for tile in tiles(width, height) if tiled else ():
+        x0, y0, x1, y1 = tile
+        runs.append((tile, later(pool, person_detections, network, np.ascontiguousarray(rgb[y0:y1, x0:x1]),
+                                 min_score)))
+    return runs
+
+
+def collect_detections(runs: list[tuple[tuple[int, int, int, int] | None, Future]], shape: tuple[int, int]
+                       ) -> list[Detection]:
+    """:func:`start_detections`' runs in the whole frame's coordinates, in order, less the tiles' cut bodies."""
+    height, width = shape
+    found = []
+    for tile, run in runs:
+        if tile is None:
+            found.extend(run.result())
+            continue
+        x0, y0, x1, y1 = tile
         scale, offset = np.array([x1 - x0, y1 - y0]), np.array([x0, y0])
-        for detection in person_detections(network, np.ascontiguousarray(rgb[y0:y1, x0:x1]), min_score):
-            if _cut_by_tile(detection.keypoints * scale + offset, (x0, y0, x1, y1), (width, height)):
+        for detection in run.result():
+            if _cut_by_tile(detection.keypoints * scale + offset, tile, (width, height)):
                 continue
             keypoints = (detection.keypoints * scale + offset) / (width, height)
             box = ((detection.box.reshape(2, 2) * scale + offset) / (width, height)).ravel()
             found.append(Detection(detection.score, box.astype(np.float32), keypoints.astype(np.float32)))
     return found
+
+
+def later(pool: Executor | None, function: Callable, *args) -> Future:
+    """``function(*args)`` started on ``pool``, or run now where there is none; its future either way."""
+    if pool is not None:
+        return pool.submit(function, *args)
+    future: Future = Future()
+    future.set_result(function(*args))
+    return future
 
 
 def _cut_by_tile(keypoints: np.ndarray, tile: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
@@ -160,37 +199,37 @@ def _crop_taken(rect: Rect, kept: list[Reading], size: tuple[int, int]) -> bool:
 
 
 def find_people(detector: Callable, landmarker: Callable, rgb: np.ndarray, tracked: list[Rect] = (),
-                tiled: bool = False, detect: bool = True, limit: int = MAX_PEOPLE) -> tuple[list[Reading], bool]:
+                tiled: bool = False, detect: bool = True, limit: int = MAX_PEOPLE, pool: Executor | None = None
+                ) -> tuple[list[Reading], bool]:
     """Everyone in ``rgb (H, W, 3) uint8``: first from the crops ``tracked`` (the previous frame's people),
     then from the detector (``detect``; over tiles too when ``tiled``), each read once. Returns the readings in
-    that order, at most ``limit``, and whether more people than that were there."""
+    that order, at most ``limit``, and whether more people than that were there. With a ``pool``, the tracked
+    crops and the detector's runs are read side by side (the same readings)."""
     size = (rgb.shape[1], rgb.shape[0])
     kept: list[Reading] = []
-    runs = 0
+    tracked_runs = [later(pool, landmarks_in_rect, landmarker, rgb, rect) for rect in tracked]
+    detector_runs = start_detections(detector, rgb, tiled, pool=pool) if detect else []
+    runs = len(tracked_runs)
 
-    def consider(rect: Rect, was_tracked: bool) -> bool:
-        nonlocal runs
-        runs += 1
-        raw = landmarks_in_rect(landmarker, rgb, rect)
+    def consider(raw: RawPose | None, was_tracked: bool) -> None:
         if raw is None:
-            return False
+            return
         candidate = reading(raw, size, was_tracked)
-        if any(same_person(candidate, person) for person in kept):
-            return False
-        kept.append(candidate)
-        return True
+        if not any(same_person(candidate, person) for person in kept):
+            kept.append(candidate)
 
-    for rect in tracked:
-        consider(rect, True)
+    for run in tracked_runs:
+        consider(run.result(), True)
     unread = 0
-    for detection in detections(detector, rgb, tiled) if detect else ():
+    for detection in collect_detections(detector_runs, rgb.shape[:2]):
         rect = rect_from_detection(detection, size)
         if _crop_taken(rect, kept, size):
             continue
         if runs >= MAX_READINGS or len(kept) > limit:
             unread += 1  # a crowd: stop reading, the frame's time stays bounded
             continue
-        consider(rect, False)
+        runs += 1
+        consider(landmarks_in_rect(landmarker, rgb, rect), False)
     whole = []
     for candidate in sorted(kept, key=lambda r: -float(np.prod(r.box[2:] - r.box[:2]))):
         if not any(part_of(candidate, person) for person in whole):

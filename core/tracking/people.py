@@ -5,6 +5,7 @@ hands and face, as MediaPipe's Holistic graph keeps them for its one person (``c
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -39,7 +40,10 @@ class PeopleLandmarks:
 
     def __init__(self, video: bool, hands_and_face: bool = True, fps: float = 30.0, limit: int = MAX_PEOPLE):
         self.video, self.limit, self.fps = video, limit, fps
-        self.networks = {name: Network(name) for name in ("pose_detection", "pose_landmark_full")}
+        # One thread a run, as many runs side by side as the job has threads: each person's crop, the tiles.
+        self.networks = {name: Network(name, threads=1) for name in ("pose_detection", "pose_landmark_full")}
+        self._body_pool = ThreadPoolExecutor(max(1, int(os.environ.get("OMP_NUM_THREADS", "2"))),
+                                             thread_name_prefix="people")
         self._pool = None
         if hands_and_face:
             self.networks |= {name: Network(name, threads=1) for name in PARALLEL_NETWORKS}
@@ -52,6 +56,7 @@ class PeopleLandmarks:
         self._lost = False
 
     def close(self) -> None:
+        self._body_pool.shutdown()
         if self._pool is not None:
             self._pool.shutdown()
 
@@ -78,7 +83,7 @@ class PeopleLandmarks:
         detect = not self.video or self._lost or not tracked or self._every(DETECT_SECONDS)
         tiled = not self.video or (max(size) >= TILE_MIN_SIDE and self._every(TILE_SECONDS))
         readings, self.crowded = find_people(self.networks["pose_detection"], self.networks["pose_landmark_full"], rgb,
-                                             tracked, tiled, detect, self.limit)
+                                             tracked, tiled, detect, self.limit, self._body_pool)
         ids = self.tracker.update(self.frame, [r.box for r in readings], [r.pixels for r in readings],
                                   [r.raw.visibility[:LANDMARKS] > VISIBLE for r in readings]) if self.video else \
             _by_size(readings)

@@ -81,6 +81,7 @@ class Job:
         self.outcome = JobOutcome()
         self.log_path = self.job_dir / "worker.log"
         self._events: queue.Queue = queue.Queue()
+        self._arrived = threading.Event()  # set with each event, for wait()
         self._process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
         self._terminal_at: float | None = None
@@ -120,7 +121,9 @@ class Job:
             message = protocol.decode(raw.decode("utf-8", "replace"))
             if message is not None:
                 self._events.put(message)
+                self._arrived.set()
         self._events.put(None)  # end of stream
+        self._arrived.set()
 
     def poll(self) -> float | None:
         """Handle pending events. Returns the next poll interval, or ``None`` once finished."""
@@ -138,6 +141,12 @@ class Job:
             if time.monotonic() - self._terminal_at > EXIT_GRACE_S:
                 self._process.kill()
         return POLL_INTERVAL_S
+
+    def wait(self, seconds: float) -> None:
+        """Sleep until the worker says something (or exits), at most ``seconds``: a loop of ``poll()`` and
+        ``wait(interval)`` sees the end of a job as it happens rather than up to one interval later."""
+        self._arrived.wait(seconds)
+        self._arrived.clear()
 
     def _handle(self, message: dict) -> None:
         kind = message["type"]
@@ -225,5 +234,5 @@ class Job:
                 self.cancel()
                 self._finish("failed", f"The job took longer than {timeout_s:.0f} s and was stopped.")
                 break
-            time.sleep(interval)
+            self.wait(interval)
         return self.outcome

@@ -87,6 +87,46 @@ def test_reused_two_person_result_still_lists_its_people(two_people):
     assert item["reused"] and [p["frames_seen"] for p in item["people"]] == [40, 40]
 
 
+def test_each_chunk_resumes_from_its_own_last_frame(two_people):
+    """The frames are read ahead of the fit on a thread of their own; a chunk still keeps the tracking as it was
+    after its last frame (24 frames, numbered 0..23), not as far as the reading had gone."""
+    import json
+
+    _, _, cache = two_people
+    first, second = sorted(cache.glob("results/*/chunks/chunk_*.npz"))
+    for path, frames in ((first, 24), (second, 40)):
+        with np.load(path) as data:
+            people = json.loads(bytes(data["state"]).decode())["estimator"]["people"]
+        assert people["frame"] == frames
+        assert [track["last_frame"] for track in people["tracker"]["tracks"]] == [frames - 1, frames - 1]
+
+
+def test_people_read_side_by_side_are_the_people_read_one_by_one():
+    """A thread pool runs every tracked person's landmark model and the detector's tiles at once; the readings
+    are the same numbers as one run after the other (frame 0 with tiles, then tracked crops)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pocket_mocap.core import media
+    from pocket_mocap.core.landmarks.models import Network
+    from pocket_mocap.core.landmarks.pose import LANDMARKS, rect_from_auxiliary
+    from pocket_mocap.core.tracking.detect import find_people
+
+    detector, landmarker = Network("pose_detection", threads=1), Network("pose_landmark_full", threads=1)
+    tracked = []
+    with ThreadPoolExecutor(2) as pool:
+        for index, rgb in media.VideoFrames(TWO_PEOPLE):
+            size = (rgb.shape[1], rgb.shape[0])
+            alone, _ = find_people(detector, landmarker, rgb, tracked, tiled=index == 0, detect=index % 3 == 0)
+            together, _ = find_people(detector, landmarker, rgb, tracked, tiled=index == 0, detect=index % 3 == 0,
+                                      pool=pool)
+            assert len(alone) == len(together) == 2
+            for one, other in zip(alone, together, strict=True):
+                assert np.array_equal(one.raw.points, other.raw.points) and one.tracked == other.tracked
+            tracked = [rect_from_auxiliary(reading.raw.points[LANDMARKS:], size) for reading in together]
+            if index == 6:
+                break
+
+
 def test_a_photo_of_six_people_gives_six(tmp_path):
     photo = tiled_photo(tmp_path / "six people.png", list(SIX), columns=3, cell=400)
     outcome = reconstruct([photo], tmp_path / "cache", "six")

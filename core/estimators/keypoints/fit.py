@@ -139,7 +139,7 @@ class BodyFitter:
         """``params: (B, 69)`` -> local rotations ``(B, J, 3, 3)`` (non-body joints from ``self.fixed``)."""
         batch = len(params)
         local = np.broadcast_to(self.fixed, (batch, *self.fixed.shape)).copy()
-        local[:, :BODY_JOINTS] = axis_angle_to_matrix(params[:, :BODY_JOINTS * 3].reshape(batch, BODY_JOINTS, 3))
+        local[:, :BODY_JOINTS] = rotation_matrices(params[:, :BODY_JOINTS * 3].reshape(batch, BODY_JOINTS, 3))
         return local
 
     def points(self, params: np.ndarray) -> np.ndarray:
@@ -276,6 +276,18 @@ class BodyFitter:
         return BodyFit(poses.astype(np.float32), params[BODY_JOINTS * 3:].astype(np.float32),
                        joints.astype(np.float32), self.camera.project(joints).astype(np.float32),
                        float(np.mean(visible)) * agreement, params)
+
+
+def rotation_matrices(rotvecs: np.ndarray) -> np.ndarray:
+    """``axis_angle_to_matrix`` of ``rotvecs (B, J, 3)``, where each row is converted only where it differs from
+    the first: a finite-difference batch changes one joint a row, and the conversion works number by number, so
+    the matrices are the same as converting every row."""
+    if len(rotvecs) == 1:
+        return axis_angle_to_matrix(rotvecs)
+    changed = np.any(rotvecs != rotvecs[:1], axis=2)  # (B, J)
+    matrices = np.broadcast_to(axis_angle_to_matrix(rotvecs[0]), (*rotvecs.shape, 3)).copy()
+    matrices[changed] = axis_angle_to_matrix(rotvecs[changed])
+    return matrices
 
 
 def arms_in_torso(joints: np.ndarray) -> np.ndarray:
