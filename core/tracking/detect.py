@@ -199,15 +199,18 @@ def _crop_taken(rect: Rect, kept: list[Reading], size: tuple[int, int]) -> bool:
 
 
 def find_people(detector: Callable, landmarker: Callable, rgb: np.ndarray, tracked: list[Rect] = (),
-                tiled: bool = False, detect: bool = True, limit: int = MAX_PEOPLE, pool: Executor | None = None
-                ) -> tuple[list[Reading], bool]:
+                tiled: bool = False, detect: bool = True, limit: int = MAX_PEOPLE, pool: Executor | None = None,
+                side_by_side: Callable | None = None) -> tuple[list[Reading], bool]:
     """Everyone in ``rgb (H, W, 3) uint8``: first from the crops ``tracked`` (the previous frame's people),
     then from the detector (``detect``; over tiles too when ``tiled``), each read once. Returns the readings in
-    that order, at most ``limit``, and whether more people than that were there. With a ``pool``, the tracked
-    crops and the detector's runs are read side by side (the same readings)."""
+    that order, at most ``limit``, and whether more people than that were there. With a ``pool``, the detector's
+    runs and (several of them) the tracked crops are read side by side, the crops on ``side_by_side`` (the
+    landmark model on one thread; one crop alone is read on ``landmarker``, on all of them): the same readings."""
     size = (rgb.shape[1], rgb.shape[0])
     kept: list[Reading] = []
-    tracked_runs = [later(pool, landmarks_in_rect, landmarker, rgb, rect) for rect in tracked]
+    together = pool is not None and side_by_side is not None and len(tracked) > 1
+    tracked_runs = [later(pool if together else None, landmarks_in_rect, side_by_side if together else landmarker,
+                          rgb, rect) for rect in tracked]
     detector_runs = start_detections(detector, rgb, tiled, pool=pool) if detect else []
     runs = len(tracked_runs)
 

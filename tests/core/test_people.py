@@ -102,8 +102,9 @@ def test_each_chunk_resumes_from_its_own_last_frame(two_people):
 
 
 def test_people_read_side_by_side_are_the_people_read_one_by_one():
-    """A thread pool runs every tracked person's landmark model and the detector's tiles at once; the readings
-    are the same numbers as one run after the other (frame 0 with tiles, then tracked crops)."""
+    """A thread pool runs the tracked people's landmark model (one thread each) and the detector's tiles at once;
+    the readings are the same numbers as one two-thread run after the other (frame 0 with tiles, then tracked
+    crops)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from pocket_mocap.core import media
@@ -111,14 +112,15 @@ def test_people_read_side_by_side_are_the_people_read_one_by_one():
     from pocket_mocap.core.landmarks.pose import LANDMARKS, rect_from_auxiliary
     from pocket_mocap.core.tracking.detect import find_people
 
-    detector, landmarker = Network("pose_detection", threads=1), Network("pose_landmark_full", threads=1)
+    detector, landmarker = Network("pose_detection"), Network("pose_landmark_full")
+    side_by_side = Network("pose_landmark_full", threads=1)
     tracked = []
     with ThreadPoolExecutor(2) as pool:
         for index, rgb in media.VideoFrames(TWO_PEOPLE):
             size = (rgb.shape[1], rgb.shape[0])
             alone, _ = find_people(detector, landmarker, rgb, tracked, tiled=index == 0, detect=index % 3 == 0)
             together, _ = find_people(detector, landmarker, rgb, tracked, tiled=index == 0, detect=index % 3 == 0,
-                                      pool=pool)
+                                      pool=pool, side_by_side=side_by_side)
             assert len(alone) == len(together) == 2
             for one, other in zip(alone, together, strict=True):
                 assert np.array_equal(one.raw.points, other.raw.points) and one.tracked == other.tracked
