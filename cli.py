@@ -355,7 +355,7 @@ def run_job_quietly(job: Job, quiet: bool) -> int:
         while (interval := job.poll()) is not None:
             if not quiet:
                 print(progress_line(job), end="", file=sys.stderr, flush=True)
-            time.sleep(interval)
+            job.wait(interval)  # wakes as soon as the worker says something (its end included)
     except KeyboardInterrupt:
         job.cancel()
     if not quiet:
