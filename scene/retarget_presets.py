@@ -97,7 +97,7 @@ BODY = _sides({  # Pocket Mocap's own rigs (SMPL / SMPL-X joint names, as the SM
 # name -> (label, joint -> candidate bone names)
 PRESETS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "mixamo": ("Mixamo", MIXAMO),
-    "rigify": ("Rigify (meta-rig)", RIGIFY),
+    "rigify": ("Rigify (meta-rig or generated rig)", RIGIFY),
     "unreal": ("Unreal mannequin", UNREAL),
     "vrm": ("VRM / VRoid", VRM),
     "cmu": ("CMU motion capture (BVH)", CMU),
