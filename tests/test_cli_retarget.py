@@ -28,7 +28,7 @@ def write_rig_file(bones: list[dict], path: Path) -> Path:
     process."""
     script = f"""
 import json, os, tempfile
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp()  # not the caller's: factory settings there drop wheels
 import bpy
 bpy.ops.wm.read_factory_settings(use_empty=True)
 bones = json.loads({json.dumps(bones)!r})

