@@ -182,21 +182,26 @@ def _choose_drivers(mapping: dict[str, str], upstream: dict[str, list[str]], car
     """Per mapped bone its control; joints dropped (optional ones no control carries alone, or that another
     control would disturb) and the required bones left without one."""
     drives, dropped, unreachable = {}, [], []
-    taken: set[str] = set()
+
+    def leave_out(joint: str) -> None:
+        if joint in REQUIRED:
+            unreachable.append(mapping[joint])
+        else:
+            dropped.append(joint)
+
     for joint in [j for j in joint_parents if j in mapping]:
         bone = mapping[joint]
         driver = bone if _is_free(bone, upstream) else \
             _deepest([b for b in upstream[bone] if carries[b].get(bone) == "rigid"], carries)
-        if driver is None or driver in taken:
-            (unreachable.append(bone) if joint in REQUIRED else dropped.append(joint))
-            continue
-        drives[bone] = driver
-        taken.add(driver)
+        if driver is None or driver in drives.values():
+            leave_out(joint)
+        else:
+            drives[bone] = driver
     for joint in [j for j in joint_parents if j in mapping and mapping[j] in drives]:
         bone, driver = mapping[joint], drives[mapping[joint]]
-        disturbing = [d for d in taken if d != driver and carries[d].get(bone) and not carries[d].get(driver)]
-        if disturbing:  # another control moves this bone without moving its control
-            (unreachable.append(bone) if joint in REQUIRED else dropped.append(joint))
+        if any(other != driver and carries[other].get(bone) and not carries[other].get(driver)
+               for other in drives.values()):  # another control moves this bone without moving its control
+            leave_out(joint)
             del drives[bone]
     return drives, dropped, unreachable
 

@@ -133,3 +133,26 @@ def test_fit_chest_takes_the_bone_the_collars_hang_from():
     assert fit_chest(ue, unreal5) == {**ue, "spine3": "spine_05"}
     lopsided = {**makehuman, "shoulder.R": "spine.003"}  # collars on different bones: left as the preset says
     assert fit_chest(mapping, lopsided) == mapping
+
+
+def test_control_choice_takes_the_deepest_rigid_carrier_and_leaves_out_disturbed_joints():
+    """As on Rigify's generated rig: the thigh's ORG bone is carried rigidly by the torso and by its FK control
+    (the deeper one is keyed); spine1's bone is carried by the pelvis's control as well as its own, which the pelvis
+    control does not carry, so spine1 is left out; a required bone with no rigid carrier is named."""
+    pytest.importorskip("bpy")
+    from pocket_mocap.scene.controls import _choose_drivers
+
+    joint_parents = {"pelvis": None, "left_hip": "pelvis", "spine1": "pelvis", "left_knee": "left_hip"}
+    mapping = {"pelvis": "ORG-spine", "left_hip": "ORG-thigh", "spine1": "ORG-spine.001", "left_knee": "ORG-shin"}
+    upstream = {"ORG-spine": ["spine_fk", "torso"], "ORG-thigh": ["thigh_fk", "spine_fk", "torso"],
+                "ORG-spine.001": ["spine_fk.001", "torso"], "ORG-shin": ["ik_target"]}
+    rigid = "rigid"
+    carries = {"torso": {b: rigid for b in ("ORG-spine", "ORG-thigh", "ORG-spine.001", "spine_fk", "thigh_fk",
+                                             "spine_fk.001")},
+               "spine_fk": {"ORG-spine": rigid, "ORG-thigh": rigid, "thigh_fk": rigid, "ORG-spine.001": rigid},
+               "thigh_fk": {"ORG-thigh": rigid},
+               "spine_fk.001": {"ORG-spine.001": rigid},
+               "ik_target": {"ORG-shin": "moved"}}
+    drives, dropped, unreachable = _choose_drivers(mapping, upstream, carries, joint_parents)
+    assert drives == {"ORG-spine": "spine_fk", "ORG-thigh": "thigh_fk"}
+    assert dropped == ["spine1"] and unreachable == ["ORG-shin"]
