@@ -75,7 +75,7 @@ def reconstruct_request(context: bpy.types.Context) -> dict:
     return {"kind": "reconstruct", "inputs": [input_path(settings)], "estimator": settings.estimator,
             "body_model": settings.body_model, "body_file": user_model_path(context, settings.body_model),
             "gender": settings.gender, "fov_degrees": settings.fov, "smoothing": settings.smoothing,
-            "foot_lock": settings.foot_lock, "pose_prior": settings.pose_prior,
+            "foot_lock": settings.foot_lock, "pose_prior": settings.pose_prior, "contacts": settings.contacts,
             "hands_and_face": settings.hands_and_face,
             "weights": user_weights_path(context, settings.estimator)}
 

@@ -62,6 +62,12 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
     pose_prior: bpy.props.FloatProperty(name="Pose prior", default=1.0, min=0.0, max=3.0, subtype="FACTOR",
                                         description="How strongly the fit keeps elbows, knees and spine to poses "
                                                     "seen in motion capture where the picture says little (0: off)")
+    contacts: bpy.props.EnumProperty(
+        name="Foot contact", default="learned",
+        items=[("learned", "Learned", "Video: a network trained on motion capture tells when each heel and toe is "
+                                      "planted, from the feet's motion in 3D and in the picture"),
+               ("rule", "Height and speed", "Video: a heel or toe is planted while low and slow along the floor")],
+        description="How the video's foot contacts are found (they decide where the foot lock holds)")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
                                            description="Also fit fingers and jaw (SMPL-X layout; slower)")
     add_camera: bpy.props.BoolProperty(name="Add camera", default=True,

@@ -65,6 +65,7 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
         column.prop(settings, "fov")
         column.prop(settings, "smoothing")
         column.prop(settings, "foot_lock")
+        column.prop(settings, "contacts")
         column.prop(settings, "pose_prior")
         row = layout.row()
         row.prop(settings, "hands_and_face")

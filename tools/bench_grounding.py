@@ -25,6 +25,7 @@ position and heading), foot skate of the truth, the noisy fit and the grounded r
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -63,11 +64,11 @@ FRAME_KEYS = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box
 LEG_JOINTS = [1, 2, 4, 5, 7, 8, 10, 11]  # hips, knees, ankles, feet: what the lock moves
 
 
-def run_cli(tree: Path, video: Path, out: Path, scratch: Path) -> float:
+def run_cli(tree: Path, video: Path, out: Path, scratch: Path, *extra: str) -> float:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("BLENDER_USER_RESOURCES", None)
     command = [sys.executable, "-m", "pocket_mocap.cli", "reconstruct", str(video), "-o", str(out), "--cache",
-               str(scratch / f"cache-{time.monotonic_ns()}"), "--quiet", "--no-hands"]
+               str(scratch / f"cache-{time.monotonic_ns()}"), "--quiet", "--no-hands", *extra]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=scratch)
     if done.returncode != 0:
@@ -161,6 +162,36 @@ def videos(before: Path, repeats: int) -> None:
     grounding_share(body)
 
 
+def video_contacts() -> None:
+    """Each shared video fitted once with the lock off, then grounded here with the rule's contacts and the learned
+    model's: contact share, skate on its own contacts, planted soles on the floor, how far the lock moved the legs
+    in the image (95th percentile)."""
+    body = load_body("open", "smpl", "", "neutral")
+    print("\nShared videos, the same fit grounded with each source of contacts:")
+    print(f"  {'video':<11} {'contacts':<8} {'share':>6} {'skate m/s':>9} {'on floor':>8} {'legs moved':>10}")
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        tree = importable(ROOT, scratch)
+        for name in VIDEOS:
+            run_cli(tree, MEDIA / f"{name}.mp4", scratch / "free.npz", scratch, "--foot-lock", "0")
+            result = load(scratch / "free.npz")
+            intrinsics = result["camera_intrinsics"]
+            camera = Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2]))
+            frames = {key: result[key] for key in FRAME_KEYS}
+            fps = float(result["mocap_framerate"])
+            skeleton = FootSkeleton.of(body, result["betas"])
+            for label, contacts in contact_sources():
+                grounded = ground_clip(frames, body, result["betas"], camera, fps, 1.0, name, contacts)
+                new = grounded.frames
+                to_world = grounded.fields["world_from_camera"].astype(np.float64)
+                flags = new["contacts"] >= 0.5
+                points = in_world(new, to_world, skeleton)
+                shift = new["joints_2d"][:, LEG_JOINTS] - frames["joints_2d"][:, LEG_JOINTS]
+                moved = np.percentile(np.linalg.norm(shift, axis=-1), 95)
+                print(f"  {name[:11]:<11} {label:<8} {flags.mean():6.0%} {skate(points, flags, fps):9.3f} "
+                      f"{on_floor(points, flags, skeleton.sole):8.0%} {moved:7.1f} px")
+
+
 def grounding_share(body) -> None:
     """Grounding's own cost on taiji: the background motion per decoded frame and the post-process."""
     video = MEDIA / f"{VIDEOS[0]}.mp4"
@@ -206,15 +237,17 @@ def synthetic(noises: tuple[float, ...]) -> None:
     skeleton = FootSkeleton.of(body, np.zeros(0))
     y_up_to_z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
     print("\nHeld-out motion capture, static camera 1.4 m up, 8° down (truth known):")
-    print(f"  {'clip':<11} {'noise':>5} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} "
+    print(f"  {'clip':<11} {'contacts':<8} {'noise':>5} {'precision':>9} {'recall':>6} {'height err':>10} "
+          f"{'pitch err':>9} "
           f"{'root err fit | grounded (mean / end)':>36} {'skate truth | fit | grounded':>29}")
-    for noise in noises:
+    for (noise, (label, contacts)) in itertools.product(noises, contact_sources()):
         totals = np.zeros(3)
         for name in HELD_OUT:
             sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body)
             frames = simulated_fit(poses, trans, skeleton.rest[0], noise)
             grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2,
-                                                                      camera.height / 2), sequence.fps, 1.0, name)
+                                                                      camera.height / 2), sequence.fps, 1.0, name,
+                                   contacts)
             new = grounded.frames
             flags = new["contacts"] >= 0.5
             hits = (flags & sequence.contacts).sum()
@@ -233,94 +266,88 @@ def synthetic(noises: tuple[float, ...]) -> None:
             fit_points = in_world(frames, to_world, skeleton)
             new_points = in_world(new, to_world, skeleton)
             skates = [skate(p, sequence.contacts, sequence.fps) for p in (truth_points, fit_points, new_points)]
-            print(f"  {name[4:]:<11} {noise:5.2f} {hits / max(1, flags.sum()):9.2f} "
+            print(f"  {name[4:]:<11} {label:<8} {noise:5.2f} {hits / max(1, flags.sum()):9.2f} "
                   f"{hits / max(1, sequence.contacts.sum()):6.2f} "
                   f"{float(grounded.fields['camera_height']) - 1.4:+9.2f} m "
                   f"{float(grounded.fields['camera_pitch']) - 8.0:+8.1f}° "
                   f"{fit_error.mean():6.2f} | {error.mean():.2f} / {error[-1]:.2f} m "
                   f"{skates[0]:9.3f} | {skates[1]:.3f} | {skates[2]:.3f}")
-        print(f"  all clips, noise {noise:.2f}: precision {totals[0] / totals[1]:.2f}, "
+        print(f"  all clips, {label}, noise {noise:.2f}: precision {totals[0] / totals[1]:.2f}, "
               f"recall {totals[0] / totals[2]:.2f}")
 
 
-def rendered(seconds: float = 5.0, keep: Path | None = None, size: int = 256) -> None:
+def rendered(seconds: float = 5.0, keep: Path | None = None, size: int = 256, names: tuple[str, ...] = RENDERED,
+             kept: Path | None = None) -> None:
     """RENDERED clips drawn by Cycles (mode (a) of the synthetic generator: the open body in random clothes and
     light, ``size`` x ``size``, over one still background), written as a video and reconstructed by the
-    command's own job with the lock off, then grounded here by the pipeline's own call: MediaPipe and the fit
-    see pixels, and the grounding is judged against the truth. ``keep``: a folder for the unlocked results (to
-    try settings on)."""
-    import cv2
-
-    from pocket_mocap.core.worker.job import Job
-    from training.synth.appearance import background, composite, hair_vertices, random_look, srgb_to_linear
-    from training.synth.render_blender import RenderSettings, render_batch
-    from training.synth.sequences import seen_clip
-
+    command's own job with the lock off, then grounded here by the pipeline's own call, with the rule's contacts
+    and the learned model's: MediaPipe and the fit see pixels, and the grounding is judged against the truth.
+    ``keep``: a folder for the unlocked results; ``kept``: such a folder, read instead of rendering again."""
     body = load_body("open", "smplx", "", "neutral")
     fitted_body = load_body("open", "smpl", "", "neutral")
-    parts = np.argmax(body.weights, axis=1)
-    hair = hair_vertices(body.v_template, parts, body.rest_joints()[15])
     rng = np.random.default_rng(0)
-    z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
     print(f"\nRendered held-out clips ({seconds:g} s, {size} x {size}, Cycles), reconstructed from their pixels:")
-    print(f"  {'clip':<11} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} {'root err mean':>13} "
-          f"{'skate truth | grounded':>23}")
-    for name in RENDERED:
-        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body, seconds, width=size, height=size)
-        vertices = body.pose(poses, np.zeros(10), trans, pose_correctives=False).vertices
-        look = random_look(rng, parts, hair)
-        count = len(vertices)
-        images = render_batch(body.faces, vertices, np.broadcast_to(srgb_to_linear(look.vertex_colours),
-                                                                    (count, *look.vertex_colours.shape)),
-                              np.tile([camera.focal, (size - 1) / 2, (size - 1) / 2], (count, 1)),
-                              {"sun_direction": np.tile(look.sun_direction, (count, 1)),
-                               "sun_strength": np.full(count, look.sun_strength),
-                               "ambient": np.tile(look.ambient, (count, 1))}, RenderSettings(samples=8, size=size))
-        back = background(rng, size)
-        with tempfile.TemporaryDirectory() as folder:
-            video = Path(folder) / f"{name.replace('/', '_')}.avi"
-            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), sequence.fps, (size, size))
-            for image in images:
-                writer.write(cv2.cvtColor(composite(image, back), cv2.COLOR_RGB2BGR))
-            writer.release()
-            fov = float(np.degrees(2 * np.arctan(size / 2 / camera.focal)))
-            job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(Path(folder) / "cache"),
-                       "hands_and_face": False, "fov_degrees": fov,
-                       "foot_lock": 0.0}, Path(folder) / "job")
-            outcome = job.run_to_end(600)
-            if outcome.state != "done":
-                print(f"  {name[4:]:<11} {outcome.message}")
+    print(f"  {'clip':<11} {'contacts':<8} {'precision':>9} {'recall':>6} {'height err':>10} {'pitch err':>9} "
+          f"{'root err mean':>13} {'skate truth | grounded':>23}")
+    for name in names:
+        sequence, camera, poses, trans = seen_clip_of(name, body, seconds, size)
+        stored = None if kept is None else kept / f"{name.replace('/', '_')}_{size}.npz"
+        if stored is not None and stored.is_file():
+            result = load(stored)
+        else:
+            from training.contact.renders import render_and_reconstruct
+
+            result = render_and_reconstruct(name, body, sequence, camera, poses, trans, size, rng)
+            if isinstance(result, str):
+                print(f"  {name[4:]:<11} {result}")
                 continue
-            result = load(Path(outcome.summary["results"][0]["result"]))
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            np.savez(keep / f"{name.replace('/', '_')}.npz", **result)
-        intrinsics = result["camera_intrinsics"]
-        grounded = ground_clip({key: result[key] for key in FRAME_KEYS}, fitted_body, result["betas"],
-                               Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2])),
-                               sequence.fps, 1.0, name)
-        result |= grounded.frames | grounded.fields
-        flags = result["contacts"] >= 0.5
-        hits = (flags & sequence.contacts).sum()
-        skeleton = FootSkeleton.of(fitted_body, result["betas"])
-        truth_skeleton = FootSkeleton.of(body, np.zeros(0))
-        truth_posed = truth_skeleton.pose(sequence.poses, sequence.trans)
-        error = aligned_error(truth_posed.positions[:, 0] @ z_up.T, z_up @ truth_posed.rotations[:, 0],
-                              result["world_trans"] + skeleton.rest[0],
-                              axis_angle_to_matrix(result["world_root_orient"].astype(np.float64)))
-        to_world = result["world_from_camera"].astype(np.float64)
-        skates = [skate(truth_skeleton.contact_points(truth_posed) @ z_up.T, sequence.contacts, sequence.fps),
-                  skate(in_world(result, to_world, skeleton), sequence.contacts, sequence.fps)]
-        print(f"  {name[4:]:<11} {hits / max(1, flags.sum()):9.2f} {hits / max(1, sequence.contacts.sum()):6.2f} "
-              f"{float(result['camera_height']) - 1.4:+9.2f} m {float(result['camera_pitch']) - 8.0:+8.1f}° "
-              f"{error.mean():11.2f} m {skates[0]:11.3f} | {skates[1]:.3f}")
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                np.savez(keep / f"{name.replace('/', '_')}_{size}.npz", **result)
+        for label, contacts in contact_sources():
+            judge_rendered(name, label, sequence, dict(result), body, fitted_body, contacts)
+
+
+def seen_clip_of(name: str, body, seconds: float, size: int):
+    from training.contact.renders import seen
+
+    return seen(MOCAP, name, body, size, seconds)
+
+
+def contact_sources() -> list:
+    """The rule (no model) and the bundled learned model, when there is one."""
+    from pocket_mocap.core.grounding.contact_model import BUNDLED, ContactModel
+
+    return [("rule", None)] + ([("learned", ContactModel())] if BUNDLED.is_file() else [])
+
+
+def judge_rendered(name: str, label: str, sequence, result: dict, body, fitted_body, contacts) -> None:
+    z_up = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    intrinsics = result["camera_intrinsics"]
+    grounded = ground_clip({key: result[key] for key in FRAME_KEYS}, fitted_body, result["betas"],
+                           Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2])),
+                           sequence.fps, 1.0, name, contacts)
+    result |= grounded.frames | grounded.fields
+    flags = result["contacts"] >= 0.5
+    hits = (flags & sequence.contacts).sum()
+    skeleton = FootSkeleton.of(fitted_body, result["betas"])
+    truth_skeleton = FootSkeleton.of(body, np.zeros(0))
+    truth_posed = truth_skeleton.pose(sequence.poses, sequence.trans)
+    error = aligned_error(truth_posed.positions[:, 0] @ z_up.T, z_up @ truth_posed.rotations[:, 0],
+                          result["world_trans"] + skeleton.rest[0],
+                          axis_angle_to_matrix(result["world_root_orient"].astype(np.float64)))
+    to_world = result["world_from_camera"].astype(np.float64)
+    skates = [skate(truth_skeleton.contact_points(truth_posed) @ z_up.T, sequence.contacts, sequence.fps),
+              skate(in_world(result, to_world, skeleton), sequence.contacts, sequence.fps)]
+    print(f"  {name[4:]:<11} {label:<8} {hits / max(1, flags.sum()):9.2f} "
+          f"{hits / max(1, sequence.contacts.sum()):6.2f} "
+          f"{float(result['camera_height']) - 1.4:+9.2f} m {float(result['camera_pitch']) - 8.0:+8.1f}° "
+          f"{error.mean():11.2f} m {skates[0]:11.3f} | {skates[1]:.3f}")
 
 
 def tune() -> None:
     """The contact thresholds on the training clips TUNING: every GRID setting, ranked by the lower of precision
     and recall at noise 0.25 (then at noise 0)."""
-    import itertools
-
     import pocket_mocap.core.grounding.contact as contact
     import pocket_mocap.core.grounding.ground as ground
     from training.synth.sequences import seen_clip, simulated_fit
@@ -360,11 +387,17 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="a checkout of the tree before grounding")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-videos", action="store_true")
+    parser.add_argument("--video-contacts", action="store_true",
+                        help="also the shared videos grounded with the rule's and the learned contacts")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--tune", action="store_true", help="rank the contact thresholds on training clips, only")
     parser.add_argument("--rendered", action="store_true", help="also held-out clips rendered and reconstructed")
     parser.add_argument("--render-size", type=int, action="append",
                         help="square render side in pixels (repeatable; default 256 and 512)")
+    parser.add_argument("--rendered-clips", nargs="+", default=list(RENDERED),
+                        help="CC_Base trials to render (default: the held-out ones)")
+    parser.add_argument("--keep", type=Path, help="a folder for the rendered clips' unlocked results")
+    parser.add_argument("--kept", type=Path, help="a --keep folder to read instead of rendering again")
     args = parser.parse_args()
     if args.tune:
         tune()
@@ -373,13 +406,15 @@ def main() -> int:
         if args.before is None or not MEDIA.is_dir():
             raise SystemExit("The video part needs --before DIR and ../shared/media.")
         videos(args.before, args.repeats)
+    if args.video_contacts:
+        video_contacts()
     if not args.skip_synthetic:
         if not MOCAP.is_dir():
             raise SystemExit("The synthetic part needs ../shared/mocap.")
         synthetic((0.0, 0.25, 0.5))
         if args.rendered:
             for size in args.render_size or (256, 512):
-                rendered(size=size)
+                rendered(keep=args.keep, size=size, names=tuple(args.rendered_clips), kept=args.kept)
     return 0
 
 

@@ -13,6 +13,9 @@
                                          # on two CPU cores (~60 min) -> core/lifting/models/lifter.onnx with its
                                          # training record, training/lifter/mediapipe_errors.json
     python3 tools/dev.py train-prior     # the pose prior from the pose bank (~7 min) -> core/prior/models/
+    python3 tools/dev.py train-contact   # the learned foot contact model from ../shared/mocap's CC_Base clips seen
+                                         # through simulated fits and 12 of them rendered by Cycles and
+                                         # reconstructed (~25 min) -> core/grounding/models/
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
 ``pocket-mocap`` command), and ``.venv-blender42``, ``.venv-blender5``, ``.venv-blender53`` (bpy 4.2 LTS,
@@ -203,6 +206,20 @@ def command_train_prior() -> int:
                 "--seed", "0", "--out", ROOT / "core" / "prior" / "models" / "pose_prior.npz"])
 
 
+def command_train_contact() -> int:
+    python = ensure_environment(".venv")
+    mocap = ROOT.parent / "shared" / "mocap" / "bvh"
+    if not mocap.is_dir():
+        print(f"The contact model learns from motion capture in {mocap}, which is not there.", flush=True)
+        return 1
+    renders = ROOT / "runs" / "contact" / "real_train"
+    steps = [[python, "-m", "training.contact.renders", "--mocap", mocap, "--out", renders, "--count", "12"],
+             [python, "-m", "training.contact.train", "--mocap", mocap, "--views", "16", "--speeds", "0.5", "1",
+              "1.5", "--real", renders, "--steps", "6000", "--seed", "0",
+              "--out", ROOT / "core" / "grounding" / "models" / "contact_model.npz"]]
+    return 1 if any(run(step) for step in steps) else 0
+
+
 def command_demo() -> int:
     python = ensure_environment(".venv")
     fetch_wheels(python)
@@ -235,7 +252,7 @@ def command_test() -> int:
 def main() -> int:
     commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body,
                 "convert-models": command_convert_models, "train-lifter": command_train_lifter,
-                "train-prior": command_train_prior}
+                "train-prior": command_train_prior, "train-contact": command_train_contact}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

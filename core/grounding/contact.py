@@ -12,6 +12,7 @@ HEIGHT_M = (0.03, 0.08)  # above a point's planted height: in contact below the 
 SPEED_M_S = (0.15, 0.45)  # along the floor: in contact below the first, not above the second
 ON, OFF = 0.6, 0.4  # hysteresis on the score
 MIN_SECONDS = 0.1  # shorter contacts are noise
+DRIFT_M = 0.06  # a planted point stays put: a contact whose point travels further in the image is split
 # The four thresholds, ON / OFF and ground.STEADY_SECONDS were chosen by ``tools/bench_grounding.py --tune`` on
 # training clips of the pose bank (never on the held-out ones the benchmark reports).
 
@@ -46,16 +47,25 @@ def contact_scores(heights: np.ndarray, speeds: np.ndarray) -> np.ndarray:
     return low * still
 
 
-def contact_frames(scores: np.ndarray, valid: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+def contact_frames(scores: np.ndarray, valid: np.ndarray, fps: float, track: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Confidence ``(F, 4)`` and in-contact flags ``(F, 4)`` (hysteresis, short runs dropped, frames without a
-    person never in contact). The confidence is at least 0.5 where in contact and below it elsewhere, so that
-    ``confidence >= 0.5`` reads the flags back."""
+    person never in contact). ``track (F, 4, 2)``: where each point is seen, in metres across the image at the
+    body's distance; a contact whose point travels more than ``DRIFT_M`` from where it began ends there (a foot
+    creeping along, as in tai chi, is held in steps, not dragged back to one spot). The confidence is at least 0.5
+    where in contact and below it elsewhere, so that ``confidence >= 0.5`` reads the flags back."""
     confidence = np.where(valid[:, None], scores, 0.0)
     flags = np.zeros(confidence.shape, bool)
     for column in range(confidence.shape[1]):
-        state = False
+        state, anchor = False, None
         for frame, value in enumerate(confidence[:, column]):
+            was = state
             state = value >= ON or (state and value > OFF)
+            if state and track is not None:
+                if not was:
+                    anchor = track[frame, column]
+                elif np.linalg.norm(track[frame, column] - anchor) > DRIFT_M:
+                    state = False  # ends here; the next frame may start a new contact from here
             flags[frame, column] = state
         for start, end in runs(flags[:, column]):
             if end - start < max(2, round(MIN_SECONDS * fps)):

@@ -14,6 +14,7 @@ from ..bodymodel.model import BodyModel
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .camera_motion import camera_moves
 from .contact import contact_frames, contact_scores, floor_speed, planted_heights, smooth
+from .contact_model import ContactModel, FootEvidence, contact_features, image_track
 from .floor import Floor, body_up, estimate_floor, world_from_camera
 from .lock import lock_feet
 from .skeleton import FootSkeleton, Posed, to_axis_angle
@@ -48,16 +49,17 @@ class _Body:
 
 
 def ground_clip(frames: dict, model: BodyModel, betas: np.ndarray, camera, fps: float, lock_strength: float,
-                name: str) -> Grounded:
+                name: str, contacts: ContactModel | None = None) -> Grounded:
     """One person: ``frames`` with ``poses (F, J*3)``, ``trans (F, 3)``, ``confidence (F,)`` and the rest, camera
     space; ``camera`` projects camera-space points to pixels; ``lock_strength`` in [0, 1] (0: no lock)."""
-    return ground_people([frames], [betas], model, camera, fps, lock_strength, name)
+    return ground_people([frames], [betas], model, camera, fps, lock_strength, name, contacts)
 
 
 def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel, camera, fps: float,
-                  lock_strength: float, name: str) -> Grounded:
+                  lock_strength: float, name: str, contacts: ContactModel | None = None) -> Grounded:
     """Everyone in a clip on one floor (fitted to all their feet); the world's origin is under the first
-    person's first frame. A frame with confidence 0 (nobody seen) keeps what it had and is never in contact."""
+    person's first frame. A frame with confidence 0 (nobody seen) keeps what it had and is never in contact.
+    ``contacts``: the learned contact model; without it the feet's height and speed rule (``contact.py``)."""
     people = [dict(frames) for frames in people]
     motion = next((frames["background_motion"] for frames in people if "background_motion" in frames), None)
     for frames in people:
@@ -75,7 +77,7 @@ def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel,
     floor = _floor(seen)
     first = seen[0]
     to_world = world_from_camera(floor, first.posed().positions[np.argmax(first.valid), 0])
-    grounded = [_ground(body, floor, to_world, camera, fps, lock_strength) if body in seen else body.frames
+    grounded = [_ground(body, floor, to_world, camera, fps, lock_strength, contacts) if body in seen else body.frames
                 for body in bodies]
     fields = {"floor": floor.plane, "world_from_camera": to_world.astype(np.float32),
               "camera_height": np.float32(floor.offset), "camera_pitch": np.float32(floor.camera_pitch_degrees()),
@@ -99,13 +101,38 @@ def _floor(bodies: list[_Body]) -> Floor:
     return estimate_floor(soles, np.zeros(4), up, np.ones(len(soles), bool))
 
 
-def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float) -> dict:
+def clip_evidence(frames: dict, model: BodyModel, betas: np.ndarray, camera, fps: float) -> FootEvidence:
+    """One person's feet as the contact model reads them, on the floor fitted under them alone (for training and
+    measuring the model on the same inputs it gets here)."""
+    body = _body(frames, model, betas)
+    floor = _floor([body])
+    to_world = world_from_camera(floor, body.posed().positions[np.argmax(body.valid), 0])
+    return _evidence(body, body.posed(), to_world, camera, fps)
+
+
+def _evidence(body: _Body, posed, to_world: np.ndarray, camera, fps: float) -> FootEvidence:
     skeleton, valid = body.skeleton, body.valid
-    world_points = skeleton.contact_points(body.posed()) @ to_world[:3, :3].T + to_world[:3, 3]
+    points = skeleton.contact_points(posed)
+    world_points = points @ to_world[:3, :3].T + to_world[:3, 3]
     heights = smooth(world_points[..., 2], STEADY_SECONDS * fps)
-    planted = planted_heights(heights[valid], skeleton.sole)
-    speeds = floor_speed(smooth(world_points, STEADY_SECONDS * fps), fps)
-    confidence, flags = contact_frames(contact_scores(heights - planted, speeds), valid, fps)
+    pelvis = posed.positions[:, 0]
+    return FootEvidence(world_points, planted_heights(heights[valid], skeleton.sole), camera.project(points),
+                        pelvis @ to_world[:3, :3].T + to_world[:3, 3], camera.project(pelvis), pelvis[:, 2],
+                        float(camera.focal), valid, float(fps))
+
+
+def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float,
+            contacts: ContactModel | None) -> dict:
+    skeleton, valid = body.skeleton, body.valid
+    evidence = _evidence(body, body.posed(), to_world, camera, fps)
+    if contacts is not None:
+        scores = contacts.probabilities(contact_features(evidence), fps)
+    else:
+        heights = smooth(evidence.world[..., 2], STEADY_SECONDS * fps)
+        speeds = floor_speed(smooth(evidence.world, STEADY_SECONDS * fps), fps)
+        scores = contact_scores(heights - evidence.planted, speeds)
+    track = smooth(image_track(evidence), STEADY_SECONDS * fps)
+    confidence, flags = contact_frames(scores, valid, fps, track)
     local, trans = lock_feet(skeleton, body.local, body.trans, flags, floor, skeleton.sole, lock_strength, fps)
     posed = skeleton.pose_local(local, trans)  # soles on the floor where planted
     joints = skeleton.joints(posed)

@@ -50,6 +50,7 @@ class Settings:
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
+    contacts: str = "learned"  # video: foot contact from the learned model, or "rule" (the feet's height and speed)
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
@@ -156,10 +157,12 @@ def ground_video(people: list, model: BodyModel, camera: Camera, fps: float, set
                  warnings: list[str], run: Run) -> dict:
     """Everyone on one floor, in one world, feet locked (``people``' frames are replaced); returns the clip's
     grounding fields for the result file."""
+    from ..grounding.contact_model import ContactModel
     from ..grounding.ground import ground_people  # imported while the first frames are read (VideoReconstruction)
 
+    contacts = ContactModel() if settings.contacts == "learned" else None
     grounded = ground_people([person.frames for person in people], [person.betas for person in people], model,
-                             camera, fps, settings.foot_lock, name)
+                             camera, fps, settings.foot_lock, name, contacts)
     for person, frames in zip(people, grounded.people, strict=True):
         person.frames = frames
     for warning in grounded.warnings:

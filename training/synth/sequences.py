@@ -58,12 +58,15 @@ class StaticCamera:
         return points @ self.rotation.T + self.translation
 
 
-def clip_sequence(path: Path, model: BodyModel, rate: float = 30.0, seconds: float | None = None) -> Sequence:
+def clip_sequence(path: Path, model: BodyModel, rate: float = 30.0, seconds: float | None = None,
+                  speed: float = 1.0) -> Sequence:
+    """``speed`` below 1 plays the clip slower (its frames sampled more densely, up to the file's own rate), above 1
+    faster; the truth contacts are those of the motion as played."""
     motion = load_bvh(path)
-    frames = sample_indices(motion.frames, motion.fps, rate)
+    frames = sample_indices(motion.frames, motion.fps, rate / speed)
     if seconds is not None:
         frames = frames[: max(2, round(seconds * rate))]
-    fps = min(rate, motion.fps)
+    fps = min(rate, motion.fps * speed)
     hips = forward_kinematics(motion, frames)[0][:, motion.names.index(HIPS)]
     jumps = np.flatnonzero(np.linalg.norm(np.diff(hips, axis=0), axis=1) > REFERENCE_JUMP_M)
     if len(jumps) and jumps[0] < 2:  # a reference pose recorded elsewhere before the take (007_08's first frame)
@@ -84,10 +87,10 @@ def clip_sequence(path: Path, model: BodyModel, rate: float = 30.0, seconds: flo
     trans[:, 1] -= np.percentile(lowest, 5)
     points[..., 1] -= np.percentile(lowest, 5)
     heights = points[..., 1] - planted_heights(points[..., 1], skeleton.sole)  # as the detector plants them
-    speed = np.zeros(heights.shape)
-    speed[1:] = np.linalg.norm(np.diff(points[..., [0, 2]], axis=0), axis=-1) * fps
-    speed[0] = speed[1]
-    contacts = (heights < CONTACT_HEIGHT_M) & (speed < CONTACT_SPEED_M_S)
+    along = np.zeros(heights.shape)  # speed along the floor
+    along[1:] = np.linalg.norm(np.diff(points[..., [0, 2]], axis=0), axis=-1) * fps
+    along[0] = along[1]
+    contacts = (heights < CONTACT_HEIGHT_M) & (along < CONTACT_SPEED_M_S)
     return Sequence(path.stem, poses.reshape(len(frames), -1).astype(np.float32), trans, contacts, fps)
 
 

@@ -1,0 +1,138 @@
+"""The learned foot contact model (core/grounding/contact_model.py): its training record, refusal of files without
+one, the numpy network against its torch twin, what its features read, and contacts on held-out motion capture
+through fits as noisy as real ones, against the height-and-speed rule."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("scipy")  # not in the Blender test environments, which run only the blender tests
+
+from pocket_mocap.core.bodymodel.library import load_body  # noqa: E402
+from pocket_mocap.core.errors import PocketMocapError  # noqa: E402
+from pocket_mocap.core.estimators.keypoints.fit import Camera  # noqa: E402
+from pocket_mocap.core.grounding.contact_model import (  # noqa: E402
+    FEATURES,
+    ContactModel,
+    FootEvidence,
+    contact_features,
+)
+from pocket_mocap.core.grounding.ground import ground_clip  # noqa: E402
+from pocket_mocap.core.grounding.skeleton import FootSkeleton  # noqa: E402
+from pocket_mocap.core.worker.request import check_reconstruct  # noqa: E402
+
+MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
+HELD_OUT = ("007/007_08", "005/005_14", "002/002_10")  # held-out trials of the pose bank: a walk, a dance, standing
+needs_mocap = pytest.mark.skipif(not MOCAP.is_dir(), reason="../shared/mocap is absent: no motion capture")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ContactModel()
+
+
+def test_bundled_model_carries_its_training_record(model):
+    record = model.record
+    assert record["steps"] >= 1000 and record["command"] == "python3 tools/dev.py train-contact"
+    assert len(record["data"]["clips"]) >= 40 and record["data"]["frames"] >= 100_000
+    assert record["held_out_clips"] and not set(record["held_out_clips"]) & set(record["data"]["clips"])
+    assert {name.split("/")[1] for name in HELD_OUT} <= set(record["held_out_clips"]), "the pose bank's split"
+    assert not set(record["data"]["rendered_clips"]) & set(record["held_out_clips"])
+    assert record["losses"]["last_250"] < record["losses"]["first_250"]
+    learned, rule = record["validation"]["learned_precision_recall"], record["validation"]["rule_precision_recall"]
+    assert min(learned) > 0.6 and learned[1] > rule[1] + 0.2, (learned, rule)
+    assert record["architecture"]["parameters"] < 200_000
+    assert model.receptive_frames <= 91  # about 3 s at 30 fps: contacts are a local matter
+
+
+def test_files_without_a_training_record_are_refused(tmp_path, model):
+    arrays = dict(model.weights, feature_mean=model.mean, feature_scale=model.scale)
+    path = tmp_path / "untrained.npz"
+    np.savez(path, **arrays, record=json.dumps({"architecture": model.record["architecture"], "steps": 0}))
+    with pytest.raises(PocketMocapError, match="no record of a training run"):
+        ContactModel(path)
+    np.savez(path, **arrays)
+    with pytest.raises(PocketMocapError, match="no record of a training run"):
+        ContactModel(path)
+    path.write_bytes(b"not an archive")
+    with pytest.raises(PocketMocapError, match="cannot be read"):
+        ContactModel(path)
+    with pytest.raises(PocketMocapError, match="missing"):
+        ContactModel(tmp_path / "absent.npz")
+
+
+def test_numpy_network_equals_its_torch_twin(tmp_path, model):
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT))
+    from training.contact.train import Network
+
+    torch.manual_seed(3)
+    network = Network(16, 3, tuple(model.dilations))
+    for parameter in network.parameters():  # not the near-zero start: every layer must matter
+        parameter.data.normal_(0, 0.3)
+    record = dict(model.record, steps=1)
+    path = tmp_path / "twin.npz"
+    np.savez(path, **network.arrays(), feature_mean=np.zeros(FEATURES, np.float32),
+             feature_scale=np.ones(FEATURES, np.float32), record=json.dumps(record))
+    features = np.random.default_rng(0).normal(0, 1, (97, FEATURES)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch.sigmoid(network(torch.from_numpy(features.T[None]))).numpy()[0].T
+    assert np.abs(ContactModel(path).probabilities(features) - expected).max() < 1e-5
+
+
+def test_features_see_a_planted_foot_stand_still_in_the_image_while_the_distance_wanders():
+    frames, fps, focal = 60, 30.0, 800.0
+    wander = 0.2 * np.sin(np.linspace(0, 3 * np.pi, frames))  # metres along the camera's ray
+    depth = 4.0 + wander
+    rays = np.array([[-0.1, 0.45], [-0.1, 0.47], [0.1, 0.45], [0.2, 0.40]])  # each point's image position / depth
+    camera_points = np.concatenate([rays[None] * depth[:, None, None], depth[:, None, None].repeat(4, 1)], axis=2)
+    world = camera_points[..., [0, 2, 1]] * (1, 1, -1) + (0, 0, 1.8)  # level camera 1.8 m up: the floor is z = 0
+    world[..., 2] = np.where(np.arange(4) < 3, 0.02, 0.2)  # three points on the floor, the right toe lifted
+    evidence = FootEvidence(world, np.full(4, 0.02), camera_points[..., :2] / camera_points[..., 2:] * focal,
+                            world.mean(axis=1) + (0, 0, 0.9), np.zeros((frames, 2)), depth, focal,
+                            np.ones(frames, bool), fps)
+    features = contact_features(evidence).reshape(frames, -1)[:, :24].reshape(frames, 4, 6)
+    floor_speed, image_speed = features[5:-5, :3, 3], features[5:-5, :3, 4]
+    assert floor_speed.max() > 0.5 and image_speed.max() < 1e-4  # slides in the world, still in the picture
+    assert np.allclose(features[:, :3, 0], 0.0) and np.allclose(features[:, 3, 0], 0.18)  # height above planted
+    assert np.allclose(features[:, 3, 1], 0.18)  # above the lowest point of the frame
+    absent = FootEvidence(world, evidence.planted, evidence.image, evidence.pelvis_world, evidence.pelvis_image,
+                          depth, focal, np.arange(frames) >= 10, fps)
+    assert not contact_features(absent)[:10].any()
+
+
+def test_the_job_takes_learned_or_rule_contacts_and_names_the_choices_otherwise():
+    job = {"inputs": ["x.mp4"]}
+    assert check_reconstruct(job | {"contacts": "rule"})["contacts"] == "rule"
+    with pytest.raises(PocketMocapError, match="choose one of learned, rule"):
+        check_reconstruct(job | {"contacts": "magic"})
+
+
+@needs_mocap
+def test_learned_contacts_hold_through_a_wandering_fit_where_the_rule_loses_them(model):
+    sys.path.insert(0, str(ROOT))
+    from training.contact.data import FitNoise, noisy_fit
+    from training.synth.sequences import seen_clip
+
+    body = load_body("open", "smplx", "", "neutral")
+    pelvis = FootSkeleton.of(body, np.zeros(0)).rest[0]
+    noise = FitNoise(depth_slow=0.04, depth_seconds=0.5, depth_jitter=0.004, angle_slow_degrees=2.0,
+                     angle_jitter_degrees=0.3, lean_degrees=8.0)  # about the fits of the rendered clips
+    totals = {"learned": np.zeros(3), "rule": np.zeros(3)}
+    for name in HELD_OUT:
+        sequence, camera, poses, trans = seen_clip(MOCAP / f"{name}.bvh", body)
+        frames = noisy_fit(poses, trans, pelvis, noise, sequence.fps, np.random.default_rng(4))
+        for label, contacts in (("learned", model), ("rule", None)):
+            grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2,
+                                                                      camera.height / 2), sequence.fps, 1.0, name,
+                                   contacts)
+            flags = grounded.frames["contacts"] >= 0.5
+            totals[label] += ((flags & sequence.contacts).sum(), flags.sum(), sequence.contacts.sum())
+    precision, recall = {k: v[0] / v[1] for k, v in totals.items()}, {k: v[0] / v[2] for k, v in totals.items()}
+    assert precision["learned"] >= 0.85 and recall["learned"] >= 0.9, (precision, recall)
+    assert recall["learned"] > recall["rule"] + 0.2, (precision, recall)

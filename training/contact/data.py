@@ -1,0 +1,172 @@
+"""Training data for the learned contact model: motion-capture clips on the open body, turned, mirrored, seen by
+random static cameras, their fit simulated with the kinds of error a real fit makes, and read by the extension's own
+grounding (``core.grounding.ground.clip_evidence``) exactly as at run time. Labels are the clip's truth contacts.
+
+The simulated fit errs in four ways, each with a strength drawn per clip, from none to more than the real fits of
+our rendered training clips show (``python -m training.contact.data calibrate``):
+
+- the distance from the camera wanders, slowly and from frame to frame, along the camera's ray (pixels stay);
+- every joint angle is off by smooth noise and by frame-to-frame jitter;
+- the body leans towards or away from the camera by a fixed angle plus a slow drift (the floor then tilts);
+- nothing else: the 2D image of the fit follows its 3D, as the fit's own ``joints_2d`` do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from core.bodymodel.model import BodyModel
+from core.estimators.keypoints.fit import Camera
+from core.grounding.contact_model import FootEvidence, contact_features
+from core.grounding.ground import clip_evidence
+from core.grounding.skeleton import FootSkeleton
+from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from training.synth.mocap_sources import trial_id
+from training.synth.poses import apply_heading, mirror_poses, split_of
+from training.synth.sequences import Sequence, clip_sequence, in_camera, static_camera
+
+MIRROR_POINTS = [2, 3, 0, 1]  # left heel, left toe, right heel, right toe -> their mirror images
+
+
+@dataclass(frozen=True)
+class FitNoise:
+    """Strengths of the simulated fit's errors (see the module's docstring)."""
+
+    depth_slow: float = 0.0  # fraction of the distance, standard deviation of the slow wander
+    depth_seconds: float = 0.3  # the slow wander's time scale
+    depth_jitter: float = 0.0  # fraction of the distance, frame to frame
+    angle_slow_degrees: float = 0.0  # per joint, smooth over ``angle_seconds``
+    angle_seconds: float = 0.1
+    angle_jitter_degrees: float = 0.0  # per joint, frame to frame
+    lean_degrees: float = 0.0  # about the camera's x axis, fixed for the clip
+    lean_drift_degrees: float = 0.0  # slow, over a second
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> FitNoise:
+        if rng.random() < 0.1:
+            return cls()
+        return cls(depth_slow=rng.uniform(0.0, 0.07), depth_seconds=rng.uniform(0.1, 1.0),
+                   depth_jitter=rng.uniform(0.0, 0.006), angle_slow_degrees=rng.uniform(0.0, 4.0),
+                   angle_seconds=rng.uniform(0.07, 0.3), angle_jitter_degrees=rng.uniform(0.0, 0.5),
+                   lean_degrees=rng.uniform(-20.0, 20.0), lean_drift_degrees=rng.uniform(0.0, 4.0))
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple, frames: float) -> np.ndarray:
+    """Unit-variance Gaussian noise smoothed over ``frames`` along the first axis."""
+    values = rng.normal(0, 1, shape)
+    if frames > 0.5:
+        values = gaussian_filter1d(values, frames, axis=0, mode="nearest")
+    return values / max(values.std(), 1e-9)
+
+
+def noisy_fit(poses: np.ndarray, trans: np.ndarray, pelvis: np.ndarray, noise: FitNoise, fps: float,
+              rng: np.random.Generator) -> dict:
+    """Camera-space ``poses (F, J*3)`` and ``trans (F, 3)`` of the truth -> the frames a fit with ``noise`` gives."""
+    count = len(poses)
+    angles = poses.reshape(count, -1, 3).astype(np.float64).copy()
+    offsets = (np.radians(noise.angle_slow_degrees) * _smooth_noise(rng, angles.shape, noise.angle_seconds * fps)
+               + np.radians(noise.angle_jitter_degrees) * rng.normal(0, 1, angles.shape))
+    angles[:, 1:] += offsets[:, 1:]
+    lean = np.radians(noise.lean_degrees + noise.lean_drift_degrees * _smooth_noise(rng, (count,), fps))
+    lean_axis = np.zeros((count, 3))
+    lean_axis[:, 0] = lean
+    root = axis_angle_to_matrix(lean_axis) @ axis_angle_to_matrix(angles[:, 0] + offsets[:, 0])
+    angles[:, 0] = matrix_to_axis_angle(root)
+    factor = (1 + noise.depth_slow * _smooth_noise(rng, (count,), noise.depth_seconds * fps)
+              + noise.depth_jitter * rng.normal(0, 1, count))
+    noisy_trans = (trans + pelvis) * np.maximum(factor, 0.5)[:, None] - pelvis
+    return {"poses": angles.reshape(count, -1).astype(np.float32), "trans": noisy_trans.astype(np.float32),
+            "joints": np.zeros((count, 24, 3), np.float32), "joints_2d": np.zeros((count, 24, 2), np.float32),
+            "confidence": np.ones(count, np.float32)}
+
+
+def turned(sequence: Sequence, heading: float, mirror: bool, pelvis: np.ndarray) -> Sequence:
+    """The sequence turned about the world's up axis (Y) by ``heading`` and, with ``mirror``, left-right mirrored
+    (its contacts swap sides)."""
+    poses = sequence.poses.reshape(len(sequence.poses), -1, 3)
+    trans = sequence.trans.astype(np.float64)
+    contacts = sequence.contacts
+    if mirror:
+        poses = mirror_poses(poses)
+        trans = (trans + pelvis) * (-1.0, 1.0, 1.0) - pelvis
+        contacts = contacts[:, MIRROR_POINTS]
+    poses = apply_heading(poses, np.full(len(poses), heading))
+    c, s = np.cos(heading), np.sin(heading)
+    yaw = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    trans = (trans + pelvis) @ yaw.T - pelvis
+    return Sequence(sequence.name, poses.reshape(len(poses), -1).astype(np.float32), trans, contacts, sequence.fps)
+
+
+@dataclass(frozen=True)
+class Sample:
+    features: np.ndarray  # (F, FEATURES)
+    labels: np.ndarray  # (F, 4) truth contacts
+    evidence: FootEvidence
+    name: str = ""  # the clip's trial
+
+
+def sample(sequence: Sequence, body: BodyModel, rng: np.random.Generator, noise: FitNoise | None = None) -> Sample:
+    """One view of a clip: turned, maybe mirrored, a random static camera, a simulated fit, read by grounding."""
+    pelvis = FootSkeleton.of(body, np.zeros(0)).rest[0]
+    view = turned(sequence, rng.uniform(-np.pi, np.pi), bool(rng.random() < 0.5), pelvis)
+    portrait = rng.random() < 0.3
+    width, height = (360, 640) if portrait else (640, 360)
+    camera = static_camera(view, body, width=width, height=height, fov_degrees=rng.uniform(40, 75),
+                           camera_height=rng.uniform(0.6, 2.4), pitch_degrees=rng.uniform(-2, 25),
+                           margin=rng.uniform(1.05, 1.8))
+    poses, trans = in_camera(view, camera, pelvis)
+    frames = noisy_fit(poses, trans, pelvis, noise or FitNoise.draw(rng), view.fps, rng)
+    evidence = clip_evidence(frames, body, np.zeros(10), Camera(camera.focal, width / 2, height / 2), view.fps)
+    return Sample(contact_features(evidence), view.contacts.astype(np.float32), evidence)
+
+
+def real_samples(folder: Path, mocap: Path, truth_body: BodyModel, fitted_body: BodyModel) -> list[Sample]:
+    """The kept reconstructions of rendered clips (``training.contact.renders``) read by grounding, labelled with
+    their clips' truth contacts."""
+    from .renders import SECONDS, seen
+
+    found = []
+    for path in sorted(folder.glob("*_*_*.npz")):
+        stem, size = path.stem.rsplit("_", 1)
+        trial = f"{stem[:3]}/{stem[4:]}"
+        with np.load(path) as data:
+            result = {key: data[key] for key in data.files}
+        sequence = seen(mocap, trial, truth_body, int(size), SECONDS)[0]
+        if len(sequence.contacts) != len(result["poses"]):
+            continue
+        intrinsics = result["camera_intrinsics"]
+        camera = Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2]))
+        frames = {key: result[key] for key in ("poses", "trans", "joints", "joints_2d", "confidence")}
+        evidence = clip_evidence(frames, fitted_body, result["betas"], camera, sequence.fps)
+        found.append(Sample(contact_features(evidence), sequence.contacts.astype(np.float32), evidence,
+                            sequence.name))
+    return found
+
+
+def clips(folder: Path, split: str) -> list[Path]:
+    """CC_Base BVH clips of the pose bank's ``split`` (by trial, as the pose bank splits them)."""
+    return [path for path in sorted(folder.glob("*/*.bvh")) if split_of(trial_id(*path.stem.split("_")[:2])) == split]
+
+
+def load_sequences(paths: list[Path], body: BodyModel, cache: Path | None = None, speed: float = 1.0
+                   ) -> list[Sequence]:
+    """Every clip at 30 fps on the open body, played at ``speed`` (cached in ``cache`` as one ``.npz``)."""
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as data:
+            names = [str(name) for name in data["names"]]
+            if names == [path.stem for path in paths]:
+                return [Sequence(name, data[f"{name}_poses"], data[f"{name}_trans"], data[f"{name}_contacts"],
+                                 float(data[f"{name}_fps"])) for name in names]
+    sequences = [clip_sequence(path, body, speed=speed) for path in paths]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"names": np.array([s.name for s in sequences])}
+        for s in sequences:
+            arrays |= {f"{s.name}_poses": s.poses, f"{s.name}_trans": s.trans, f"{s.name}_contacts": s.contacts,
+                       f"{s.name}_fps": np.float32(s.fps)}
+        np.savez(cache, **arrays)
+    return sequences
