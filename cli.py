@@ -164,7 +164,7 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
                "smoothing": 0.5 if args.smooth is None else args.smooth, "hands_and_face": not args.no_hands,
                "foot_lock": 1.0 if args.foot_lock is None else args.foot_lock,
                "pose_prior": 1.0 if args.pose_prior is None else args.pose_prior,
-               "contacts": args.contacts,
+               "contacts": args.contacts or "learned",
                "person": args.person,
                "threads": args.threads, "cache_dir": str(args.cache.absolute()), "weights": str(weights or ""),
                "inputs": [str(p.absolute()) for p in args.inputs]}
@@ -180,6 +180,8 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
         notes.insert(0, "--smooth is ignored: it steadies videos, and every input is a photo.")
     if args.foot_lock is not None and all(media.media_kind(path) == "photo" for path in inputs):
         notes.insert(0, "--foot-lock is ignored: it holds planted feet in videos, and every input is a photo.")
+    if args.contacts is not None and all(media.media_kind(path) == "photo" for path in inputs):
+        notes.insert(0, "--contacts is ignored: it finds planted feet in videos, and every input is a photo.")
     for problem in [output_problem(target) for target in targets] + [
             free_space_problem(output.parent, SPACE_NEEDED[suffix] * len(targets)), cache_problem(request)]:
         if problem:
@@ -407,7 +409,7 @@ def parser() -> argparse.ArgumentParser:
                                                      "(default 1)")
     rec.add_argument("--pose-prior", type=float, help="how strongly the fit keeps to poses seen in motion capture, "
                                                       "0 (off) to 3 (default 1)")
-    rec.add_argument("--contacts", choices=("learned", "rule"), default="learned",
+    rec.add_argument("--contacts", choices=("learned", "rule"),
                      help="video: foot contact from the learned model (default) or from the feet's height and speed")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")

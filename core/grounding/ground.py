@@ -107,11 +107,11 @@ def clip_evidence(frames: dict, model: BodyModel, betas: np.ndarray, camera, fps
     body = _body(frames, model, betas)
     floor = _floor([body])
     to_world = world_from_camera(floor, body.posed().positions[np.argmax(body.valid), 0])
-    return _evidence(body, body.posed(), to_world, camera, fps)
+    return _evidence(body, to_world, camera, fps)
 
 
-def _evidence(body: _Body, posed, to_world: np.ndarray, camera, fps: float) -> FootEvidence:
-    skeleton, valid = body.skeleton, body.valid
+def _evidence(body: _Body, to_world: np.ndarray, camera, fps: float) -> FootEvidence:
+    skeleton, valid, posed = body.skeleton, body.valid, body.posed()
     points = skeleton.contact_points(posed)
     world_points = points @ to_world[:3, :3].T + to_world[:3, 3]
     heights = smooth(world_points[..., 2], STEADY_SECONDS * fps)
@@ -124,7 +124,7 @@ def _evidence(body: _Body, posed, to_world: np.ndarray, camera, fps: float) -> F
 def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float,
             contacts: ContactModel | None) -> dict:
     skeleton, valid = body.skeleton, body.valid
-    evidence = _evidence(body, body.posed(), to_world, camera, fps)
+    evidence = _evidence(body, to_world, camera, fps)
     if contacts is not None:
         scores = contacts.probabilities(contact_features(evidence), fps)
     else:

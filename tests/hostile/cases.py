@@ -645,6 +645,8 @@ def argument_cases() -> list[Case]:
                           2, "pose prior strength must be between 0 and 3", fast=value == "nan"))
     cases.append(Case("arguments", "contacts=magic", NOISE, rec("noise.png", extra=("--contacts=magic",)), 2,
                       "--contacts"))
+    cases.append(Case("arguments", "contacts-with-photos-ignored", NOISE,
+                      rec("noise.png", extra=("--contacts=rule",)), 1, NO_PERSON, warns="--contacts is ignored"))
     cases.append(Case("arguments", "foot-lock-with-photos-ignored", NOISE,
                       rec("noise.png", extra=("--foot-lock=0.5",)), 1, NO_PERSON, warns="--foot-lock is ignored"))
     for value, says in (("-1", "0 or more"), ("1.5", "such as 1,3"), ("x", "such as 1,3"), ("1e9", "such as 1,3"),
