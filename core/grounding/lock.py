@@ -1,7 +1,8 @@
 """Foot lock: while a heel or toe is in contact it stays where it was planted, solved on the body's own
-parameters (no constraints). A foot planted on heel and toe also keeps its planted direction. Each planted leg
-reaches its anchor with a two-bone IK; what a leg cannot reach moves the root. The lock fades in and out over a
-few frames before and after each contact."""
+parameters (no constraints). A foot planted on heel and toe also keeps its planted direction. The body first
+moves as a whole by its planted feet's mean miss (the fit's distance from the camera wanders, and that moves every
+foot alike), then each planted leg reaches its anchor with a two-bone IK; what a leg cannot reach moves the root.
+The lock fades in and out over a few frames before and after each contact."""
 
 from __future__ import annotations
 
@@ -48,18 +49,24 @@ def lock_feet(skeleton: FootSkeleton, local: np.ndarray, trans: np.ndarray, flag
     points = skeleton.contact_points(posed)
     held, weights = anchors(points, flags, planted, floor, strength, fps)
     plan = {side: _foot_plan(posed, points, held, weights, side) for side in LEGS}
+    trans += _mean_miss(plan, posed, trans)  # first the body moves as a whole: the fit's distance wanders
     for _ in range(ROUNDS):
         posed = skeleton.pose_local(local, trans)
         for side, (targets, rotations, _) in plan.items():
             reach(posed, side, targets, local, rotations)
-        posed = skeleton.pose_local(local, trans)
-        missed = np.zeros_like(trans)
-        total = np.zeros(len(trans))
-        for side, (targets, _, weight) in plan.items():
-            missed += weight[:, None] * np.nan_to_num(targets - posed.positions[:, LEGS[side][2]])
-            total += weight
-        trans += missed / np.maximum(total, 1.0)[:, None]
+        trans += _mean_miss(plan, skeleton.pose_local(local, trans), trans)
     return local, trans
+
+
+def _mean_miss(plan: dict, posed, trans: np.ndarray) -> np.ndarray:
+    """``(F, 3)``: how far the planted ankles are from their targets, weighted by their holds (a frame held by
+    less than a full weight in all moves that much less)."""
+    missed = np.zeros_like(trans)
+    total = np.zeros(len(trans))
+    for side, (targets, _, weight) in plan.items():
+        missed += weight[:, None] * np.nan_to_num(targets - posed.positions[:, LEGS[side][2]])
+        total += weight
+    return missed / np.maximum(total, 1.0)[:, None]
 
 
 def _foot_plan(posed, points: np.ndarray, held: np.ndarray, weights: np.ndarray, side: str):

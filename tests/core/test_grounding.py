@@ -20,6 +20,7 @@ from pocket_mocap.core.estimators import posed_joints  # noqa: E402
 from pocket_mocap.core.estimators.keypoints.fit import Camera  # noqa: E402
 from pocket_mocap.core.grounding.camera_motion import BackgroundMotion, camera_moves  # noqa: E402
 from pocket_mocap.core.grounding.contact import contact_frames, runs  # noqa: E402
+from pocket_mocap.core.grounding.contact_model import ContactModel  # noqa: E402
 from pocket_mocap.core.grounding.floor import Floor, estimate_floor, world_from_camera  # noqa: E402
 from pocket_mocap.core.grounding.ground import ground_clip, ground_people  # noqa: E402
 from pocket_mocap.core.grounding.lock import lock_feet  # noqa: E402
@@ -233,6 +234,22 @@ def test_two_people_share_one_floor_and_world(body, held_out):
     to_world = grounded.fields["world_from_camera"].astype(np.float64)
     for frames in grounded.people:
         assert planted_share(frames, to_world, skeleton) >= 0.9, "both stand on the one floor"
+
+
+@needs_mocap
+def test_foot_lock_takes_the_wandering_distance_out_of_the_pelvis_path(body, held_out):
+    from training.contact.data import FitNoise, noisy_fit
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    sequence, camera, poses, trans = held_out[3]  # standing: both feet planted, the distance wanders
+    frames = noisy_fit(poses, trans, skeleton.rest[0], FitNoise(depth_slow=0.04, depth_seconds=0.5), sequence.fps,
+                       np.random.default_rng(0))
+    grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2, camera.height / 2),
+                           sequence.fps, 1.0, sequence.name, ContactModel())
+    truth = skeleton.pose(poses, trans).positions[:, 0]
+    fitted = skeleton.pose(frames["poses"], frames["trans"]).positions[:, 0]
+    locked = skeleton.pose(grounded.frames["poses"], grounded.frames["trans"]).positions[:, 0]
+    error = [np.linalg.norm(path - truth - (path - truth).mean(axis=0), axis=1).mean() for path in (fitted, locked)]
+    assert error[1] < 0.75 * error[0], error  # camera space, each path's mean offset taken out
 
 
 def planted_share(frames: dict, to_world: np.ndarray, skeleton: FootSkeleton) -> float:
