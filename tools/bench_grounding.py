@@ -3,6 +3,9 @@ in the same run, and held-out motion capture seen by a static camera.
 
     .venv/bin/python tools/bench_grounding.py --before DIR [--repeats 3] [--skip-videos] [--skip-synthetic]
     .venv/bin/python tools/bench_grounding.py --tune   # how the contact thresholds were chosen (training clips)
+    .venv/bin/python tools/bench_grounding.py --skip-videos --video-contacts --rendered --render-size 256 \
+        --rendered-clips 002/002_10 005/005_03 005/005_14 005/005_17 007/007_08 --keep runs/contact/rendered \
+        --kept runs/contact/rendered   # the rule's and the learned contacts side by side (this round's figures)
 
 ``--before``: a checkout of the tree before grounding (``git worktree add /tmp/before <commit>``); both trees run
 the command line on each shared video, body only, alternating, so a loaded machine slows both alike.
@@ -19,7 +22,9 @@ static camera 1.4 m up, pitched 8 degrees down, their fit simulated by smooth no
 the distance (``training.synth.sequences.simulated_fit``; ``noise`` 0.25: planted feet slide about as fast as in
 the real fits before grounding). Contact precision / recall against the truth's
 contacts, camera height and pitch error, root (pelvis) trajectory error after aligning the first frame (its
-position and heading), foot skate of the truth, the noisy fit and the grounded result.
+position and heading), foot skate of the truth, the noisy fit and the grounded result. Every synthetic and
+rendered figure is given for both sources of contacts (the rule, and the bundled learned model); ``--video-contacts``
+grounds one lock-free fit of each shared video with both.
 """
 
 from __future__ import annotations
