@@ -121,18 +121,22 @@ def _evidence(body: _Body, to_world: np.ndarray, camera, fps: float) -> FootEvid
                         float(camera.focal), valid, float(fps))
 
 
+def found_contacts(evidence: FootEvidence, contacts: ContactModel | None) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and in-contact flags ``(F, 4)`` of one person's feet: the learned model's scores, or without it
+    the rule's on the feet's steadied height and floor speed, through ``contact_frames``."""
+    steady = STEADY_SECONDS * evidence.fps
+    if contacts is not None:
+        scores = contacts.probabilities(contact_features(evidence), evidence.fps)
+    else:
+        heights = smooth(evidence.world[..., 2], steady)
+        scores = contact_scores(heights - evidence.planted, floor_speed(smooth(evidence.world, steady), evidence.fps))
+    return contact_frames(scores, evidence.valid, evidence.fps, smooth(image_track(evidence), steady))
+
+
 def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float,
             contacts: ContactModel | None) -> dict:
     skeleton, valid = body.skeleton, body.valid
-    evidence = _evidence(body, to_world, camera, fps)
-    if contacts is not None:
-        scores = contacts.probabilities(contact_features(evidence), fps)
-    else:
-        heights = smooth(evidence.world[..., 2], STEADY_SECONDS * fps)
-        speeds = floor_speed(smooth(evidence.world, STEADY_SECONDS * fps), fps)
-        scores = contact_scores(heights - evidence.planted, speeds)
-    track = smooth(image_track(evidence), STEADY_SECONDS * fps)
-    confidence, flags = contact_frames(scores, valid, fps, track)
+    confidence, flags = found_contacts(_evidence(body, to_world, camera, fps), contacts)
     local, trans = lock_feet(skeleton, body.local, body.trans, flags, floor, skeleton.sole, lock_strength, fps)
     posed = skeleton.pose_local(local, trans)  # soles on the floor where planted
     joints = skeleton.joints(posed)

@@ -21,11 +21,10 @@ import torch
 from torch import nn
 
 from core.bodymodel.library import load_body
-from core.grounding.contact import contact_frames, contact_scores, floor_speed, smooth
-from core.grounding.contact_model import FEATURES, ContactModel, image_track
-from core.grounding.ground import STEADY_SECONDS
+from core.grounding.contact_model import FEATURES, ContactModel
+from core.grounding.ground import found_contacts
 
-from .data import FitNoise, clips, load_sequences, real_samples, sample
+from .data import clips, load_sequences, real_samples, sample
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python3 tools/dev.py train-contact"
@@ -58,21 +57,15 @@ class Network(nn.Module):
         return {key: value.detach().numpy().astype(np.float32) for key, value in out.items()}
 
 
-def views(sequences, body, count: int, rng: np.random.Generator, noise: FitNoise | None = None) -> list:
-    return [sample(sequence, body, rng, noise) for sequence in sequences for _ in range(count)]
+def views(sequences, body, count: int, rng: np.random.Generator) -> list:
+    return [sample(sequence, body, rng) for sequence in sequences for _ in range(count)]
 
 
-def rule_scores(evidence) -> np.ndarray:
-    heights = smooth(evidence.world[..., 2], STEADY_SECONDS * evidence.fps)
-    speeds = floor_speed(smooth(evidence.world, STEADY_SECONDS * evidence.fps), evidence.fps)
-    return contact_scores(heights - evidence.planted, speeds)
-
-
-def precision_recall(samples, scores_of) -> tuple[float, float]:
+def precision_recall(samples, contacts: ContactModel | None) -> tuple[float, float]:
+    """Pooled over ``samples``, with the model (or the rule where ``None``) as grounding finds contacts."""
     totals = np.zeros(3)
     for item in samples:
-        track = smooth(image_track(item.evidence), STEADY_SECONDS * item.evidence.fps)
-        _, flags = contact_frames(scores_of(item), item.evidence.valid, item.evidence.fps, track)
+        _, flags = found_contacts(item.evidence, contacts)
         truth = item.labels >= 0.5
         totals += ((flags & truth).sum(), flags.sum(), truth.sum())
     return float(totals[0] / max(totals[1], 1)), float(totals[0] / max(totals[2], 1))
@@ -185,8 +178,8 @@ def main() -> int:
     np.savez(args.out, **network.arrays(), feature_mean=mean.astype(np.float32),
              feature_scale=scale.astype(np.float32), record=json.dumps(record | {"validation": {"pending": 1}}))
     model = ContactModel(args.out)
-    learned = precision_recall(validation, lambda item: model.probabilities(item.features))
-    rule = precision_recall(validation, lambda item: rule_scores(item.evidence))
+    learned = precision_recall(validation, model)
+    rule = precision_recall(validation, None)
     record["validation"] = {"views": len(validation), "learned_precision_recall": learned,
                             "rule_precision_recall": rule}
     np.savez(args.out, **network.arrays(), feature_mean=mean.astype(np.float32),
