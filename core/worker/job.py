@@ -65,6 +65,9 @@ def worker_environment(threads: int) -> dict[str, str]:
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONUNBUFFERED"] = "1"
     env["OMP_NUM_THREADS"] = str(threads)
+    # numpy's OpenBLAS would otherwise start a thread per core that spins (sched_yield) after every small matrix
+    # product of the fit, taking a core from the landmark networks: the fit's matrices gain nothing from threads.
+    env["OPENBLAS_NUM_THREADS"] = "1"
     env["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(MAX_PIXELS)  # a second fence behind media's header checks
     return env
 
