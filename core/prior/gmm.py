@@ -37,15 +37,24 @@ class PosePrior:
         if self.means.shape[1:] != (DIMENSIONS,) or int(self.record.get("iterations", 0)) <= 0:
             raise PocketMocapError(f"{path.name} has no record of a fit to motion capture, so it is not used.")
         self.shifts = np.matmul(self.means[:, None], self.cholesky)[:, 0]  # (K, 63): mean L
+        self.stacked = np.ascontiguousarray(self.cholesky.transpose(1, 0, 2).reshape(DIMENSIONS, -1))  # (63, K 63)
         log_det = np.log(np.abs(np.diagonal(self.cholesky, axis1=1, axis2=2))).sum(axis=1)
         # each component's constant: -log w - log det(L); its energy is that plus half the squared residual
         self.constant = -log_weights - log_det
         self.floor = float(self.constant.min())
 
     def _whitened(self, pose: np.ndarray) -> np.ndarray:
-        """``(B, K, 63)``: every component's ``L.T (pose - mean)``, as ``pose L - mean L`` (one batched product:
-        the fit calls this for every finite-difference step)."""
-        return (np.matmul(pose[None], self.cholesky) - self.shifts[:, None]).transpose(1, 0, 2)
+        """``(B, K, 63)``: every component's ``L.T (pose - mean)``, as ``pose L - mean L``. The fit calls this for
+        every finite-difference step, whose rows differ from the first in one value each: those rows are the first
+        row's product plus the change times one row of each ``L``, instead of a product of their own."""
+        base = (pose[:1] @ self.stacked).reshape(1, *self.shifts.shape) - self.shifts
+        rows, columns = np.nonzero(pose[1:] != pose[:1])
+        if len(np.unique(rows)) < len(rows):  # rows differing in several values: a batch of unrelated poses
+            return (pose @ self.stacked).reshape(len(pose), *self.shifts.shape) - self.shifts
+        whitened = np.repeat(base, len(pose), axis=0)
+        change = pose[rows + 1, columns] - pose[0, columns]
+        whitened[rows + 1] += change[:, None, None] * self.cholesky[:, columns].transpose(1, 0, 2)
+        return whitened
 
     def energy(self, pose: np.ndarray) -> np.ndarray:
         whitened = self._whitened(np.asarray(pose, np.float64).reshape(-1, DIMENSIONS))

@@ -121,6 +121,7 @@ class BodyFitter:
         self.surface_weights = model.weights[ids].astype(np.float64)
         self.landmarks = np.array([m for m, _ in self.joint_points] + [m for m, _ in self.surface_points])
         self.fixed = np.tile(np.eye(3), (len(model.parents), 1, 1))  # hands, jaw, eyes: set by others
+        self._carried: tuple[bytes, np.ndarray] | None = None  # (self.fixed's bytes, carried_surface() for them)
         self.skeleton, self.leaf_rest = self._ik_skeleton(vertices, surface)
 
     def _ik_skeleton(self, vertices: np.ndarray, surface: dict) -> tuple[hybrik.Skeleton, np.ndarray]:
@@ -147,16 +148,50 @@ class BodyFitter:
         return self.posed(params)[0]
 
     def posed(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Camera-space landmark points ``(B, K, 3)`` (joints first, then surface) and all joints ``(B, J, 3)``."""
+        """Camera-space landmark points ``(B, K, 3)`` (joints first, then surface) and the body joints ``(B, 22, 3)``.
+        Only the 22 body joints are chained: the others turn by ``self.fixed`` alone, so the surface points they
+        move ride on their body ancestor (:meth:`carried_surface`), exactly as full skinning places them."""
         batch = len(params)
-        rest = np.broadcast_to(self.rest, (batch, *self.rest.shape))
-        world = lbs.world_transforms(self.local_rotations(params), rest, self.model.parents)
-        skinning = lbs.skinning_transforms(world, rest)
+        rest = np.broadcast_to(self.rest[:BODY_JOINTS], (batch, BODY_JOINTS, 3))
+        rotations = rotation_matrices(params[:, :BODY_JOINTS * 3].reshape(batch, BODY_JOINTS, 3))
+        world = lbs.world_transforms(rotations, rest, self.model.parents[:BODY_JOINTS])
+        skinning = lbs.skinning_transforms(world, rest)[:, :, :3, :]  # (B, 22, 3, 4)
         translation = params[:, None, BODY_JOINTS * 3:]
         joints = world[:, :, :3, 3] + translation
-        blended = np.einsum("kj,njrc->nkrc", self.surface_weights, skinning[:, :, :3, :])
-        surface = np.einsum("nkrc,kc->nkr", blended[..., :3], self.surface_rest) + blended[..., 3] + translation
+        carried = self.carried_surface()  # (K, 22, 4)
+        by_axis = skinning.transpose(0, 2, 1, 3).reshape(batch, 3, BODY_JOINTS * 4)
+        surface = np.matmul(by_axis, carried.reshape(len(carried), -1).T).transpose(0, 2, 1) + translation
         return np.concatenate([joints[:, [j for _, j in self.joint_points]], surface], axis=1), joints
+
+    def carried_surface(self) -> np.ndarray:
+        """``(K, 22, 4)``: each surface point's rest position (homogeneous) carried into the skinning frames of the
+        body joints, weighted, so that the posed point is ``sum_a S_a @ q[k, a]`` over the body joints' skinning
+        transforms ``S_a``. A joint ``j`` past the body moves as ``S_j = S_a @ G_j @ T(-rest_j)``, ``a`` its body
+        ancestor and ``G_j`` the chain of its fixed local transforms from ``T(rest_a)``; kept until ``self.fixed``
+        changes (the hands and jaw of the frame before)."""
+        key = self.fixed.tobytes()
+        if self._carried is not None and self._carried[0] == key:
+            return self._carried[1]
+        parents, count = self.model.parents, len(self.model.parents)
+        owner = list(range(BODY_JOINTS)) + [0] * (count - BODY_JOINTS)
+        chain = np.tile(np.eye(4), (count, 1, 1))
+        for joint in range(BODY_JOINTS):
+            chain[joint, :3, 3] = self.rest[joint]  # G_a = T(rest_a): the body joint's world = S_a @ G_a
+        for joint in range(BODY_JOINTS, count):  # parents come before their children
+            parent = parents[joint]
+            local = np.eye(4)
+            local[:3, :3], local[:3, 3] = self.fixed[joint], self.rest[joint] - self.rest[parent]
+            chain[joint], owner[joint] = chain[parent] @ local, owner[parent]
+        to_skinning = chain.copy()
+        to_skinning[:BODY_JOINTS] = np.eye(4)
+        to_skinning[BODY_JOINTS:, :3, 3] -= np.einsum("jab,jb->ja", chain[BODY_JOINTS:, :3, :3],
+                                                     self.rest[BODY_JOINTS:])
+        points = np.column_stack([self.surface_rest, np.ones(len(self.surface_rest))])  # (K, 4)
+        moved = np.einsum("jab,kb->kja", to_skinning, points) * self.surface_weights[..., None]  # (K, J, 4)
+        carried = np.zeros((len(points), BODY_JOINTS, 4))
+        np.add.at(carried, (slice(None), np.asarray(owner)), moved)
+        self._carried = (key, carried)
+        return carried
 
     # -- initialisation ----------------------------------------------------------------------------------
     def initial_params(self, obs: Observation) -> np.ndarray:
