@@ -16,7 +16,8 @@ Convolution2DTransposeBias); converting those ourselves keeps every choice (layo
 any other op stops the conversion with its name.
 
 Each ONNX model takes and gives exactly what the ``.tflite`` does: one float32 NHWC input named ``input``, the
-original's output tensors (names, order, shapes, NHWC). Inside it runs NCHW: one Transpose after the input and
+original's output tensors (names, order, shapes, NHWC). One exception: pose_landmark_full's person mask is split
+off into ``pose_segmentation.onnx`` (see ``split``), which the landmark stage runs only when a mask is asked for. Inside it runs NCHW: one Transpose after the input and
 others only where the layout matters (a Reshape, FullyConnected or shrinking slice of a 4D tensor, a 4D output).
 Float16 and sparse weights (DEQUANTIZE, DENSIFY) are folded into float32 initializers; fused activations
 become their own node (onnxruntime fuses them back into the Conv). Opset 17, no external data; the same
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.utils
 from onnx import helper, numpy_helper
 
 try:
@@ -80,10 +82,24 @@ class LandmarkModel:
     # pass when ONNX is within NOISE_FACTOR times the difference between TFLite's two kernel sets. They are logits
     # that MediaPipe puts through a sigmoid, so that is printed too.
     noisy_logits: tuple[str, ...] = ()
+    # Outputs moved into a model of their own, ``(its name, the outputs)``: the main model then also gives the
+    # feature maps they are computed from (HEAD_INPUTS, NCHW), and runs without them when they are not wanted.
+    head: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def name(self) -> str:
         return Path(self.source).stem
+
+    @property
+    def kept_outputs(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """The outputs the main model gives (the original's, less those its head gives)."""
+        moved = self.head[1] if self.head else ()
+        return tuple(output for output in self.outputs if output[0] not in moved)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The ONNX files this network is written to (without ``.onnx``)."""
+        return (self.name, self.head[0]) if self.head else (self.name,)
 
 
 MODELS = {model.name: model for model in (
@@ -93,7 +109,8 @@ MODELS = {model.name: model for model in (
     LandmarkModel("pose_landmark/pose_landmark_full.tflite",
                   "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", (1, 256, 256, 3), (0.0, 1.0),
                   (("Identity", (1, 195)), ("Identity_1", (1, 1)), ("Identity_2", (1, 256, 256, 1)),
-                   ("Identity_3", (1, 64, 64, 39)), ("Identity_4", (1, 117))), noisy_logits=("Identity_2",)),
+                   ("Identity_3", (1, 64, 64, 39)), ("Identity_4", (1, 117))), noisy_logits=("Identity_2",),
+                  head=("pose_segmentation", ("Identity_2",))),
     LandmarkModel("holistic_landmark/hand_recrop.tflite",
                   "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d", (1, 256, 256, 3), (0.0, 1.0),
                   (("output_crop", (1, 1, 1, 4)),)),
@@ -498,6 +515,62 @@ def convert(model: LandmarkModel, data: bytes) -> onnx.ModelProto:
     return onnx_model
 
 
+# The person mask of pose_landmark_full (its segmentation head, at 128 and 256 px) is more than half of the model's
+# time, and only a silhouette input asks for it: it is a model of its own, fed these feature maps of the main one.
+HEAD_INPUTS = ("head_input_0", "head_input_1")
+
+
+def split(model: LandmarkModel, onnx_model: onnx.ModelProto) -> dict[str, onnx.ModelProto]:
+    """``{file name: model}``: the converted model as it is, or, for a model with a head, the main part (the
+    original's other outputs, then the feature maps the head reads, named HEAD_INPUTS) and the head (those
+    feature maps in, its outputs out). Every node is the original's, so every output is the same number."""
+    if model.head is None:
+        return {model.name: onnx_model}
+    head_name, moved = model.head
+    extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(onnx_model, strict_mode=True))
+    kept = [name for name, _ in model.kept_outputs]
+    made = {out for node in extractor.extract_model(["input"], kept).graph.node for out in node.output}
+    head_nodes = [node for node in extractor.extract_model(["input"], list(moved)).graph.node
+                  if not made.issuperset(node.output)]
+    boundary = sorted(name for name in {i for node in head_nodes for i in node.input} if name in made)
+    if len(boundary) != len(HEAD_INPUTS):
+        raise RuntimeError(f"{model.name}: its head reads {len(boundary)} feature maps, expected {len(HEAD_INPUTS)}")
+    renamed = dict(zip(boundary, HEAD_INPUTS, strict=True))
+    main = extractor.extract_model(["input"], kept + boundary)
+    head = extractor.extract_model(boundary, list(moved))
+    for part in (main, head):
+        for node in part.graph.node:
+            node.input[:] = [renamed.get(name, name) for name in node.input]
+            node.output[:] = [renamed.get(name, name) for name in node.output]
+        for value in [*part.graph.input, *part.graph.output]:
+            value.name = renamed.get(value.name, value.name)
+        del part.graph.value_info[:]  # as the converted model has none
+        part.ir_version, part.producer_name, part.producer_version = (
+            onnx_model.ir_version, onnx_model.producer_name, onnx_model.producer_version)
+        del part.opset_import[:]
+        part.opset_import.extend(onnx_model.opset_import)
+        helper.set_model_props(part, {p.key: p.value for p in onnx_model.metadata_props})
+        onnx.checker.check_model(part, full_check=True)
+    return {model.name: main, head_name: head}
+
+
+def run_onnx(model: LandmarkModel, folder: Path, threads: int = 1,
+             head: bool = True) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """The converted network in onnxruntime, from ``folder``: input -> {the original's output name: array} (its
+    head run after the main model where it has one and ``head``)."""
+    main = onnx_session(folder / f"{model.name}.onnx", threads)
+    rest = onnx_session(folder / f"{model.head[0]}.onnx", threads) if model.head and head else None
+
+    def run(tensor: np.ndarray) -> dict[str, np.ndarray]:
+        found = dict(zip((o.name for o in main.get_outputs()), main.run(None, {"input": tensor}), strict=True))
+        if rest is not None:
+            found |= dict(zip((o.name for o in rest.get_outputs()),
+                              rest.run(None, {name: found[name] for name in HEAD_INPUTS}), strict=True))
+        return {name: found[name] for name, _ in model.outputs if name in found}
+
+    return run
+
+
 def io_shapes(onnx_model: onnx.ModelProto) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """(name, shape) of the graph's inputs, then its outputs."""
     values = [*onnx_model.graph.input, *onnx_model.graph.output]
@@ -588,10 +661,11 @@ class Parity:
         return within or not self.judged
 
 
-def parity(model: LandmarkModel, onnx_path: Path, data: bytes, inputs: list[np.ndarray]) -> list[Parity]:
-    session, xnnpack, builtin = onnx_session(onnx_path), tflite_runner(data), tflite_runner(data, xnnpack=False)
+def parity(model: LandmarkModel, folder: Path, data: bytes, inputs: list[np.ndarray]) -> list[Parity]:
+    """Every output of the original against the converted files in ``folder`` (a head's after the main model)."""
+    converted, xnnpack, builtin = run_onnx(model, folder), tflite_runner(data), tflite_runner(data, xnnpack=False)
     names = [name for name, _ in model.outputs]
-    runs = [(dict(zip(names, session.run(names, {"input": x}), strict=True)), xnnpack(x), builtin(x)) for x in inputs]
+    runs = [(converted(x), xnnpack(x), builtin(x)) for x in inputs]
     results = []
     for name in names:
         got, want, other = (np.stack([run[k][name] for run in runs]) for k in range(3))
@@ -619,13 +693,17 @@ def median_ms(run: Callable[[], object], repeats: int = 30) -> float:
     return 1000 * statistics.median(times)
 
 
-def latencies(model: LandmarkModel, onnx_path: Path, data: bytes) -> dict[str, float]:
-    """Median milliseconds of one inference: onnxruntime and the TFLite interpreter, on 1 and 2 threads."""
+def latencies(model: LandmarkModel, folder: Path, data: bytes) -> dict[str, float]:
+    """Median milliseconds of one inference: onnxruntime and the TFLite interpreter, on 1 and 2 threads (a model
+    with a head: without it, as the landmark stage runs it, and with it)."""
     tensor = check_inputs(model, [], randoms=1)[0]
     result = {}
     for threads in (1, 2):
-        session, reference = onnx_session(onnx_path, threads), tflite_runner(data, threads)
-        result[f"onnxruntime {threads}t"] = median_ms(lambda s=session: s.run(None, {"input": tensor}))
+        reference = tflite_runner(data, threads)
+        result[f"onnxruntime {threads}t"] = median_ms(lambda r=run_onnx(model, folder, threads, False): r(tensor))
+        if model.head:
+            result[f"onnxruntime with {model.head[0]} {threads}t"] = median_ms(
+                lambda r=run_onnx(model, folder, threads): r(tensor))
         result[f"tflite {threads}t"] = median_ms(lambda r=reference: r(tensor))
     return result
 
@@ -650,10 +728,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         model = MODELS[name]
         data = read_source(model, args.modules, args.mediapipe_wheel)
-        path = args.out / f"{name}.onnx"
-        print(f"{name}: {write_model(convert(model, data), path) / 1e6:.2f} MB", flush=True)
+        for file, part in split(model, convert(model, data)).items():
+            print(f"{file}: {write_model(part, args.out / f'{file}.onnx') / 1e6:.2f} MB", flush=True)
         if args.check:
-            for result in parity(model, path, data, check_inputs(model, images)):
+            for result in parity(model, args.out, data, check_inputs(model, images)):
                 failed += [] if result.ok else [f"{name}/{result.output}"]
                 bound = f"{NOISE_FACTOR} x TFLite's own" if result.noisy else str(TOLERANCE)
                 verdict = "ok" if result.ok else f"OVER {bound}"
@@ -661,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{result.tflite_spread:.3g}), scale {result.scale:.4g}, relative {result.relative:.2g} "
                       f"{verdict if result.judged else '(not judged)'}", flush=True)
         if args.bench:
-            print("  " + ", ".join(f"{k} {v:.2f} ms" for k, v in latencies(model, path, data).items()), flush=True)
+            print("  " + ", ".join(f"{k} {v:.2f} ms" for k, v in latencies(model, args.out, data).items()), flush=True)
     if args.check and not images:
         print(f"Note: no photos at {SHARED_IMAGES}; checked on random inputs only.")
     if failed:

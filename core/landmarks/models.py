@@ -2,7 +2,10 @@
 (``tools/convert_landmark_models.py``; licence and notice beside them in ``models/``), run by onnxruntime.
 
 Each network takes and gives exactly what its ``.tflite`` original does: one ``(1, H, W, 3)`` float32 image
-tensor in, the original's output tensors out, in the original's order and NHWC layout.
+tensor in, the original's output tensors out, in the original's order and NHWC layout. Except that
+pose_landmark_full's person mask is a model of its own, pose_segmentation: the landmark model gives, after its
+other outputs, the two feature maps that model reads (run only when a mask is asked for: it was more than half of
+the landmark model's time).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import numpy as np
 from ..errors import PocketMocapError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
-NETWORKS = ("pose_detection", "pose_landmark_full", "hand_recrop", "hand_landmark_full", "face_detection_short_range",
-            "face_landmark")  # what the Holistic graph runs
+NETWORKS = ("pose_detection", "pose_landmark_full", "pose_segmentation", "hand_recrop", "hand_landmark_full",
+            "face_detection_short_range", "face_landmark")  # what the Holistic graph runs
 
 
 class Network:
@@ -39,3 +42,9 @@ class Network:
 
     def __call__(self, tensor: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(tensor, np.float32)})
+
+    def run_features(self, features: list[np.ndarray]) -> list[np.ndarray]:
+        """A head's outputs from the feature maps its main model gave (pose_segmentation after
+        pose_landmark_full), in the order of its inputs."""
+        inputs = self.session.get_inputs()
+        return self.session.run(None, {i.name: f for i, f in zip(inputs, features, strict=True)})

@@ -117,14 +117,15 @@ class RawPose:
     segmentation: np.ndarray | None
 
 
-def landmarks_in_rect(network: Callable, rgb: np.ndarray, rect: Rect, segmentation: bool = False,
+def landmarks_in_rect(network: Callable, rgb: np.ndarray, rect: Rect, segmenter: Callable | None = None,
                       min_score: float = 0.5) -> RawPose | None:
     """``PoseLandmarkByRoiCpu``: the landmark model on the crop ``rect`` of ``rgb``, projected back to the
-    image; ``None`` when its pose-presence score is below ``min_score``."""
+    image; ``None`` when its pose-presence score is below ``min_score``. ``segmenter``, the pose_segmentation
+    model, adds the person mask from the landmark model's feature maps."""
     height, width = rgb.shape[:2]
     pixel_rect, padding = pad_to_aspect(rect.pixels(width, height), (LANDMARK_SIZE, LANDMARK_SIZE))
     tensor = crop(rgb, pixel_rect, (LANDMARK_SIZE, LANDMARK_SIZE), (0.0, 1.0), border_zero=False)
-    landmarks, flag, mask, heatmap, world = network(tensor)
+    landmarks, flag, heatmap, world, *features = network(tensor)
     score = float(flag.ravel()[0])
     if score < min_score:
         return None
@@ -133,7 +134,8 @@ def landmarks_in_rect(network: Callable, rgb: np.ndarray, rect: Rect, segmentati
     points[:, :2] = refine_from_heatmap(points[:, :2], heatmap[0])
     points = project_from_rect(unletterbox(points, padding), rect)
     world_points = rotate_world(world.reshape(39, 3)[:LANDMARKS].astype(np.float64), rect)
-    person = _mask_in_image(mask[0, :, :, 0], pixel_rect, (width, height)) if segmentation else None
+    person = None if segmenter is None else \
+        _mask_in_image(segmenter.run_features(features)[0][0, :, :, 0], pixel_rect, (width, height))
     return RawPose(points[:LANDMARKS + 2].astype(np.float64), sigmoid(raw[:LANDMARKS + 2, 3]),
                    sigmoid(raw[:LANDMARKS + 2, 4]), world_points, score, rect, person)
 
@@ -160,6 +162,7 @@ class PoseTracker:
         networks = networks or {}
         self.detector = networks.get("pose_detection") or Network("pose_detection")
         self.landmarker = networks.get("pose_landmark_full") or Network("pose_landmark_full")
+        self.segmenter = (networks.get("pose_segmentation") or Network("pose_segmentation")) if segmentation else None
         self.video, self.segmentation = video, segmentation
         self.min_detection, self.min_tracking = min_detection, min_tracking
         self.frame = 0
@@ -187,7 +190,7 @@ class PoseTracker:
             if not found:
                 return None
             rect = rect_from_detection(found[0], size)
-        return self.accept(landmarks_in_rect(self.landmarker, rgb, rect, self.segmentation, self.min_tracking), size)
+        return self.accept(landmarks_in_rect(self.landmarker, rgb, rect, self.segmenter, self.min_tracking), size)
 
     def accept(self, raw: RawPose | None, size: tuple[int, int]) -> PosePoints | None:
         """This frame's landmarks ``raw`` (read from the crop this tracker or a detection placed), smoothed in
