@@ -122,6 +122,7 @@ class BodyFitter:
         self.landmarks = np.array([m for m, _ in self.joint_points] + [m for m, _ in self.surface_points])
         self.fixed = np.tile(np.eye(3), (len(model.parents), 1, 1))  # hands, jaw, eyes: set by others
         self._carried: tuple[bytes, np.ndarray] | None = None  # (self.fixed's bytes, carried_surface() for them)
+        self._under: np.ndarray | None = None  # _below()
         self.skeleton, self.leaf_rest = self._ik_skeleton(vertices, surface)
 
     def _ik_skeleton(self, vertices: np.ndarray, surface: dict) -> tuple[hybrik.Skeleton, np.ndarray]:
@@ -162,6 +163,58 @@ class BodyFitter:
         by_axis = skinning.transpose(0, 2, 1, 3).reshape(batch, 3, BODY_JOINTS * 4)
         surface = np.matmul(by_axis, carried.reshape(len(carried), -1).T).transpose(0, 2, 1) + translation
         return np.concatenate([joints[:, [j for _, j in self.joint_points]], surface], axis=1), joints
+
+    def stepped(self, params: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`posed` of ``params (69,) + step * I`` (row i changes value i), without chaining every row: a row
+        that turns joint j moves j and everything below it by one rigid transform, ``D = W_p L'_j L_j^-1 W_p^-1``
+        (``W_p`` the parent's world transform, ``L`` the joint's local one before and after the step), and leaves
+        the rest where the unchanged pose has them. The same positions as :meth:`posed` to rounding."""
+        rotvecs = params[:BODY_JOINTS * 3].reshape(BODY_JOINTS, 3)
+        rotations = axis_angle_to_matrix(rotvecs)
+        rest = self.rest[None, :BODY_JOINTS]
+        world = lbs.world_transforms(rotations[None], rest, self.model.parents[:BODY_JOINTS])[0]
+        skinning = lbs.skinning_transforms(world[None], rest)[0, :, :3, :]  # (22, 3, 4)
+        joints = world[:, :3, 3]
+        carried = self.carried_surface()  # (K, 22, 4)
+        parts = np.einsum("acr,kar->kac", skinning, carried)  # each body joint's share of each surface point
+        below = self._below()  # (22, 22): joint j, then j itself and every joint under it
+        count = len(carried)
+        inside = (below @ parts.transpose(1, 0, 2).reshape(BODY_JOINTS, -1)).reshape(BODY_JOINTS, count, 3)
+        weight_inside = below @ carried[:, :, 3].T  # (22, K)
+        surface = parts.sum(axis=1)
+        # the 66 turned rows: joint j = i // 3 turned about axis i % 3 by step
+        turned = rotvecs.repeat(3, axis=0)
+        turned[np.arange(len(turned)), np.tile([0, 1, 2], BODY_JOINTS)] += step
+        joint = np.arange(len(turned)) // 3
+        delta = axis_angle_to_matrix(turned) @ rotations[joint].transpose(0, 2, 1)  # the turn of L'_j L_j^-1
+        parents = np.asarray(self.model.parents[:BODY_JOINTS])
+        local = self.rest[joint] - np.where(joint[:, None] > 0, self.rest[np.maximum(parents[joint], 0)], 0.0)
+        parent_rotation = np.where((joint > 0)[:, None, None], world[np.maximum(parents[joint], 0), :3, :3], np.eye(3))
+        parent_origin = np.where((joint > 0)[:, None], world[np.maximum(parents[joint], 0), :3, 3], 0.0)
+        turn = parent_rotation @ delta @ parent_rotation.transpose(0, 2, 1)
+        shift = (np.einsum("nab,nb->na", parent_rotation, local - np.einsum("nab,nb->na", delta, local))
+                 + parent_origin - np.einsum("nab,nb->na", turn, parent_origin))
+        moved = joints @ turn.transpose(0, 2, 1) + shift[:, None]
+        turned_joints = np.where(below[joint][..., None] > 0, moved, joints)
+        carried_by = inside[joint]  # (66, K, 3)
+        turned_surface = (surface - carried_by + carried_by @ turn.transpose(0, 2, 1)
+                          + shift[:, None] * weight_inside[joint][..., None])
+        # the 3 translation rows
+        shifted = np.eye(3) * step
+        all_joints = np.concatenate([turned_joints, joints + shifted[:, None]]) + params[BODY_JOINTS * 3:]
+        all_surface = np.concatenate([turned_surface, surface + shifted[:, None]]) + params[BODY_JOINTS * 3:]
+        landmark_joints = [j for _, j in self.joint_points]
+        return np.concatenate([all_joints[:, landmark_joints], all_surface], axis=1), all_joints
+
+    def _below(self) -> np.ndarray:
+        """``(22, 22)``: 1 where the second joint is the first or under it in the tree."""
+        if self._under is None:
+            parents = self.model.parents[:BODY_JOINTS]
+            below = np.eye(BODY_JOINTS)
+            for joint in range(BODY_JOINTS - 1, 0, -1):  # children after parents: fold each into its parent
+                below[parents[joint]] = np.maximum(below[parents[joint]], below[joint])
+            self._under = below
+        return self._under
 
     def carried_surface(self) -> np.ndarray:
         """``(K, 22, 4)``: each surface point's rest position (homogeneous) carried into the skinning frames of the
@@ -248,7 +301,15 @@ class BodyFitter:
     def residuals(self, params: np.ndarray, obs: Observation, previous: np.ndarray | None,
                   weights: FitWeights) -> np.ndarray:
         """``params: (B, 69)`` -> stacked residuals ``(B, M)``: 3D landmarks, 2D reprojection, priors."""
-        points, joints = self.posed(params)
+        return self._terms(params, *self.posed(params), obs, previous, weights)
+
+    def stepped_residuals(self, params: np.ndarray, step: float, obs: Observation, previous: np.ndarray | None,
+                          weights: FitWeights) -> np.ndarray:
+        """:meth:`residuals` of ``params (69,) + step * I``, the solver's finite-difference steps."""
+        return self._terms(params + np.eye(len(params)) * step, *self.stepped(params, step), obs, previous, weights)
+
+    def _terms(self, params: np.ndarray, points: np.ndarray, joints: np.ndarray, obs: Observation,
+               previous: np.ndarray | None, weights: FitWeights) -> np.ndarray:
         visibility = np.sqrt(np.clip(obs.visibility[self.landmarks], 0.0, 1.0))
         mid_hip = (points[:, 6] + points[:, 7]) / 2  # left_hip, right_hip: JOINT_LANDMARKS order
         relative = points - mid_hip[:, None]
@@ -287,7 +348,8 @@ class BodyFitter:
         """Fit one frame; ``previous`` (the last frame's params) warm-starts it and adds a temporal term."""
         weights = weights or FitWeights()
         start = previous if previous is not None else self.initial_params(obs)
-        params = levenberg_marquardt(lambda p: self.residuals(p, obs, previous, weights), start, iterations)
+        params = levenberg_marquardt(lambda p: self.residuals(p, obs, previous, weights), start, iterations,
+                                     stepped=lambda p, step: self.stepped_residuals(p, step, obs, previous, weights))
         return self.result(params, obs)
 
     def world_rotations(self, params: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """A small Levenberg-Marquardt solver whose Jacobian comes from one batched call of the residuals.
 
 ``residuals(params: (B, P)) -> (B, M)``: evaluating all P finite-difference steps at once keeps the
-Python overhead of forward kinematics to one pass per iteration.
+Python overhead of forward kinematics to one pass per iteration. A caller that knows a faster way to evaluate
+the P steps (each changes one parameter) passes it as ``stepped(x, step) -> (P, M)``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import numpy as np
 
 
 def levenberg_marquardt(residuals: Callable[[np.ndarray], np.ndarray], start: np.ndarray, iterations: int = 12,
-                        step: float = 1e-4, damping: float = 1e-2, tolerance: float = 1e-9) -> np.ndarray:
-    """Minimise ``|residuals(x)|²`` from ``start (P,)``; returns the best ``x (P,)`` found."""
+                        step: float = 1e-4, damping: float = 1e-2, tolerance: float = 1e-9,
+                        stepped: Callable[[np.ndarray, float], np.ndarray] | None = None) -> np.ndarray:
+    """Minimise ``|residuals(x)|²`` from ``start (P,)``; returns the best ``x (P,)`` found. ``stepped(x, step)``,
+    where given, equals ``residuals(x + step * I)``."""
     x = np.asarray(start, np.float64).copy()
     r = residuals(x[None])[0]
     cost = float(r @ r)
     probes = np.eye(len(x)) * step
+    stepped = stepped or (lambda at, _: residuals(at + probes))
     for _ in range(iterations):
-        jacobian = ((residuals(x + probes) - r) / step).T  # (M, P)
+        jacobian = ((stepped(x, step) - r) / step).T  # (M, P)
         normal = jacobian.T @ jacobian
         gradient = jacobian.T @ r
         while True:
