@@ -12,17 +12,26 @@ MOVING = 0.0008  # median per-frame background motion (fraction of the width) ab
 
 
 class BackgroundMotion:
-    def __init__(self):
+    """Called with every frame in order; measures the motion since the frame before on every ``every``-th frame
+    (the clip's median is what counts, and a measure costs 2-3 ms), NaN on the others."""
+
+    def __init__(self, every: int = 1):
+        self.every, self.frame = max(1, every), 0
         self.previous: np.ndarray | None = None
 
     def __call__(self, rgb: np.ndarray, box: np.ndarray | None = None) -> float:
-        """``rgb (H, W, 3)``; ``box`` (x0, y0, x1, y1) pixels of the person, left out. NaN for the first frame or
-        a background without corners."""
+        """``rgb (H, W, 3)``; ``box`` (x0, y0, x1, y1) pixels of the person, left out. NaN for the first frame,
+        a frame not measured or a background without corners."""
+        self.frame += 1
+        measured, kept = self.frame % self.every == 0, (self.frame + 1) % self.every == 0
+        if not measured and not kept:
+            self.previous = None
+            return float("nan")
         step = max(1, max(rgb.shape[:2]) // SIDE)  # every step-th pixel: no filtering cost, enough for corners
         scale = 1.0 / step
         grey = cv2.cvtColor(np.ascontiguousarray(rgb[::step, ::step]), cv2.COLOR_RGB2GRAY)
-        previous, self.previous = self.previous, grey
-        if previous is None or previous.shape != grey.shape:
+        previous, self.previous = self.previous, grey if kept else None
+        if not measured or previous is None or previous.shape != grey.shape:
             return float("nan")
         mask = np.full(grey.shape, 255, np.uint8)
         if box is not None and np.ptp(box) > 0:

@@ -3,6 +3,7 @@ geometry, on held-out motion capture seen by a static camera, and through the re
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -163,14 +164,18 @@ def test_background_motion_tells_a_panning_camera_from_a_still_one():
     rng = np.random.default_rng(6)
     scene = (gaussian_filter1d(gaussian_filter1d(rng.random((500, 900)), 2, axis=0), 2, axis=1) * 255)
     scene = np.repeat(scene[:, :, None], 3, axis=2).astype(np.uint8)
-    for step, moving in ((6, True), (0, False)):
-        motion = BackgroundMotion()
+    for (step, moving), every in itertools.product(((6, True), (0, False)), (1, 3)):
+        motion = BackgroundMotion(every)
         values = []
         for frame in range(12):
             rgb = np.ascontiguousarray(scene[50:410, 50 + frame * step: 690 + frame * step])
             rgb = np.clip(rgb + rng.normal(0, 2, rgb.shape), 0, 255).astype(np.uint8)  # sensor noise
             values.append(motion(rgb, np.array([250, 100, 390, 350])))
         assert np.isnan(values[0])
+        measured = np.isfinite(values)
+        assert measured.sum() == (11 if every == 1 else 4)  # every third frame, against the frame before it
+        if moving:  # 6 px a frame on a 640 px wide frame, downsampled by 2
+            assert np.allclose(np.asarray(values)[measured], 6 / 640, rtol=0.1)
         assert camera_moves(np.array(values)) == moving
 
 
