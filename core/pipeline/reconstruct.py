@@ -29,9 +29,11 @@ from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter
 
 RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
-SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape
+SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape, at most
+SHAPE_SECONDS = 1.0  # and at most this much of the video: at a low frame rate the fit need not wait 30 frames
 READ_AHEAD_BYTES = 64 * 2**20  # decoded frames waiting for the fit: as many as fit in this, 2 to SHAPE_FRAMES
 PHOTO_ITERATIONS = 15
+MOTION_EVERY = 3  # the background's motion (is the camera still?) is measured on every third frame
 UPSIDE_DOWN_M = 0.1  # the neck this far below the pelvis: an upside-down body
 UPSIDE_DOWN_CONFIDENCE = 0.3  # its confidence is scaled by this
 ESTIMATORS = ("keypoints", "efficienthuman", "binaryhpe")
@@ -341,12 +343,13 @@ class VideoReconstruction:
         self.store = ChunkStore(chunks)
         self.camera = Camera.from_fov(info.width, info.height, settings.fov_degrees)
         self.chunk_frames = max(1, round((info.fps or 30.0) * 2))
+        self.shape_frames = max(1, min(SHAPE_FRAMES, round((info.fps or 30.0) * SHAPE_SECONDS)))
         self.lanes: dict[int, Lane] = {}
         self.window: dict[int, list] = {}  # track id -> its observations in the first frames: its body shape
         self.video = media.VideoFrames(info.path)  # keeps each decoded frame's time
         self.fps = info.fps or 30.0  # of the result: the container's, or the one a variable rate is resampled to
         self.warnings: list[str] = []
-        self.background = BackgroundMotion()  # is the camera still? (for the world trajectory)
+        self.background = BackgroundMotion(MOTION_EVERY)  # is the camera still? (for the world trajectory)
         self.motion: dict[int, float] = {}  # frame index -> the background's motion since the frame before
         self._said: set[str] = set()
 
@@ -363,7 +366,7 @@ class VideoReconstruction:
             with ReadAhead(self._observed(estimator, start), depth) as observed:
                 _import_what_comes_later()
                 frames = self._taken(observed)
-                pending = [] if "lanes" in state else _take(frames, SHAPE_FRAMES)
+                pending = [] if "lanes" in state else _take(frames, self.shape_frames)
                 for _, people, _ in pending:
                     for track_id, item in people.items():
                         self.window.setdefault(track_id, []).append(item)
