@@ -21,12 +21,11 @@ from ..estimators.keypoints.estimator import KeypointEstimator
 from ..estimators.keypoints.fit import Camera
 from ..fileio import write_json_atomically
 from ..grounding.camera_motion import BackgroundMotion
-from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 from ..tracking.detect import MAX_PEOPLE
 from ..worker.context import TaskContext
 from .readahead import ReadAhead
 from .results import ChunkStore, write_result
-from .smoothing import OneEuroFilter
+from .smoothing import OneEuroFilter, backward_pass, filtered_rotations
 
 RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape, at most
@@ -304,6 +303,17 @@ class Lane:
         for name, saved in state.get("filters", {}).items():
             self.filters[name].restore({k: None if v is None else np.asarray(v) for k, v in saved.items()})
 
+    def centred(self, frames: dict, camera: Camera, fps: float, strength: float) -> None:
+        """The clip's pass back in time (``backward_pass``) over each run of frames this person is seen in, in
+        ``frames`` (this person's ``(F, ...)`` arrays); their joints recomputed from the smoothed pose."""
+        present = np.asarray(frames["presence"]) > 0
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            poses, trans = backward_pass(frames["poses"][start:stop], frames["trans"][start:stop], fps, strength)
+            joints = np.stack([self.fitter.joints(p, t) for p, t in zip(poses, trans, strict=True)])
+            frames["poses"][start:stop], frames["trans"][start:stop] = poses, trans
+            frames["joints"][start:stop], frames["joints_2d"][start:stop] = joints, camera.project(joints)
+
     def absent(self) -> dict:
         """A frame without this person: the last pose held, or the rest pose before the first; confidence 0."""
         return rest_frame(self.joints, self.fitter) if self.last is None else dict(self.last, confidence=0.0,
@@ -318,15 +328,9 @@ class Lane:
 
     def _smooth_output(self, frame: dict, camera: Camera) -> dict:
         """One-Euro on the fitted rotations as quaternions (sign kept continuous) and on the translation;
-        joints are recomputed from the smoothed pose so that they stay consistent with it."""
-        quaternions = axis_angle_to_quaternion(frame["poses"].reshape(-1, 3).astype(np.float64))
-        previous = self.filters["rotations"].value
-        if previous is not None:
-            quaternions = np.where(np.sum(quaternions * previous, axis=1, keepdims=True) < 0, -quaternions,
-                                   quaternions)
-        smoothed = self.filters["rotations"](quaternions)
-        smoothed /= np.linalg.norm(smoothed, axis=1, keepdims=True)
-        poses = quaternion_to_axis_angle(smoothed).ravel()
+        joints are recomputed from the smoothed pose so that they stay consistent with it. (Once the clip is
+        done, :meth:`centred` runs the filter back over it.)"""
+        poses = filtered_rotations(self.filters["rotations"], frame["poses"])
         trans = self.filters["trans"](frame["trans"])
         joints = self.fitter.joints(poses, trans)
         return dict(frame, poses=poses.astype(np.float32), trans=trans.astype(np.float32), joints=joints,
@@ -412,9 +416,19 @@ class VideoReconstruction:
             self._warn(warning)
         if not len(ids) or not np.any(frames["presence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
-        people = self._people(ids, self._at_constant_rate(frames))
+        frames = self._at_constant_rate(frames)
+        self._centre(ids, frames)
+        people = self._people(ids, frames)
         self._report_gaps(people)
         return people
+
+    def _centre(self, ids: np.ndarray, frames: dict) -> None:
+        """Every person's smoothing run back over the finished clip (in place in ``frames``): no lag, less jitter."""
+        if self.settings.smoothing <= 0:
+            return
+        for row, track_id in enumerate(ids):
+            own = {key: frames[key][row] for key in ("poses", "trans", "joints", "joints_2d", "presence")}
+            self.lanes[int(track_id)].centred(own, self.camera, self.fps, self.settings.smoothing)
 
     def _people(self, ids: np.ndarray, frames: dict, leave_out: bool = True) -> list[Person]:
         """The lanes as people; identities seen under MIN_TRACK_SECONDS are left out (unless nobody is longer)."""

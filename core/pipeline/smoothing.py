@@ -1,4 +1,5 @@
-"""Temporal smoothing for video: a One-Euro filter on landmark positions, and the jitter measure.
+"""Temporal smoothing for video: a One-Euro filter on landmark positions and on joint rotations, the pass back in
+time that takes out its lag once a clip is done, and the jitter measure.
 
 The One-Euro filter (Casiez et al., 2012) is a low-pass filter whose cut-off rises with speed: still
 poses are steadied, fast motion keeps up. ``strength`` in [0, 1] is the user's setting (0 = off).
@@ -7,6 +8,8 @@ poses are steadied, fast motion keeps up. ``strength`` in [0, 1] is the user's s
 from __future__ import annotations
 
 import numpy as np
+
+from ..rotations import axis_angle_to_quaternion, quaternion_to_axis_angle
 
 
 class OneEuroFilter:
@@ -46,6 +49,49 @@ class OneEuroFilter:
 
     def restore(self, state: dict) -> None:
         self.value, self.derivative = state.get("value"), state.get("derivative")
+
+
+def filtered_rotations(rotations: OneEuroFilter, poses: np.ndarray) -> np.ndarray:
+    """One frame's axis-angle ``poses (J*3,)`` through ``rotations`` as quaternions, each sign kept continuous
+    with the filter's last value, normalised and back as axis-angle ``(J*3,)``."""
+    quaternions = axis_angle_to_quaternion(np.asarray(poses, np.float64).reshape(-1, 3))
+    if rotations.value is not None:
+        quaternions = np.where(np.sum(quaternions * rotations.value, axis=1, keepdims=True) < 0, -quaternions,
+                               quaternions)
+    smoothed = rotations(quaternions)
+    smoothed /= np.linalg.norm(smoothed, axis=1, keepdims=True)
+    return quaternion_to_axis_angle(smoothed).ravel()
+
+
+def backward_pass(poses: np.ndarray, trans: np.ndarray, fps: float, strength: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The One-Euro filter run from the last frame to the first over ``poses (F, J*3)`` and ``trans (F, 3)``.
+    After the forward pass that streamed through the fit, it makes the pair zero-phase: the forward pass's lag
+    is taken back out (the frames are all there once a clip is done) and the jitter falls further."""
+    rotations, translation = OneEuroFilter(fps, strength), OneEuroFilter(fps, strength)
+    smoothed_poses, smoothed_trans = np.empty(poses.shape, np.float64), np.empty(trans.shape, np.float64)
+    for frame in range(len(poses) - 1, -1, -1):
+        smoothed_poses[frame] = filtered_rotations(rotations, poses[frame])
+        smoothed_trans[frame] = translation(trans[frame])
+    return smoothed_poses, smoothed_trans
+
+
+def lag_frames(signal: np.ndarray, reference: np.ndarray, most: int = 15) -> float:
+    """How many frames ``signal (F, ...)`` runs behind ``reference`` (negative: ahead): the shift that brings them
+    closest (mean squared difference), refined between frames by a parabola through its neighbours."""
+    count = len(signal)
+
+    def mismatch(shift: int) -> float:
+        a, b = (signal[shift:], reference[:count - shift]) if shift >= 0 else (signal[:shift], reference[-shift:])
+        return float(np.mean((a - b) ** 2))
+
+    costs = {shift: mismatch(shift) for shift in range(-most, most + 1)}
+    best = min(costs, key=costs.get)
+    if abs(best) == most:
+        return float(best)
+    before, at, after = costs[best - 1], costs[best], costs[best + 1]
+    curvature = before - 2 * at + after
+    return float(best + (0.5 * (before - after) / curvature if curvature > 0 else 0.0))
 
 
 def jitter(joints: np.ndarray, fps: float) -> float:

@@ -89,13 +89,14 @@ def test_bad_files_are_explained(tmp_path, name, data, expected):
 
 @needs_media
 def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
-    # Foot lock off: the lock holds each contact at its median over the whole clip, so a resumed run's last frames
-    # (tracked anew from the saved state) would move the first chunk's legs too if they differed at all.
-    reference_job, reference = reconstruct([SHORT_VIDEO], tmp_path / "whole", foot_lock=0.0)
+    # Foot lock and smoothing off: the lock holds each contact at its median over the whole clip, and the smoothing
+    # runs back over the finished clip, so a resumed run's last frames (tracked anew from the saved state) would
+    # move the first chunk's poses too if they differed at all.
+    reference_job, reference = reconstruct([SHORT_VIDEO], tmp_path / "whole", foot_lock=0.0, smoothing=0.0)
     assert reference.state == "done", reference.message
     expected = load(reference)
     job = Job({"kind": "reconstruct", "inputs": [str(SHORT_VIDEO)], "cache_dir": str(tmp_path / "cache"),
-               "foot_lock": 0.0}, tmp_path / "first")
+               "foot_lock": 0.0, "smoothing": 0.0}, tmp_path / "first")
     job.start()
     deadline = time.monotonic() + 120
     while not list((tmp_path / "cache").glob("results/*/chunks/chunk_*.npz")) and time.monotonic() < deadline:
@@ -103,7 +104,7 @@ def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
         time.sleep(0.05)
     job._process.kill()  # mid-video, after the first chunk
     assert job.run_to_end(10).state == "failed"
-    _, resumed = reconstruct([SHORT_VIDEO], tmp_path, "second", foot_lock=0.0)
+    _, resumed = reconstruct([SHORT_VIDEO], tmp_path, "second", foot_lock=0.0, smoothing=0.0)
     assert resumed.state == "done", resumed.message
     result = load(resumed)
     assert len(result["poses"]) == len(expected["poses"]) == 40
