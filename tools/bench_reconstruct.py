@@ -5,7 +5,7 @@
 End-to-end fps = frames / wall time of the whole worker job (decode + landmarks + fit + smoothing +
 writing), body only and with hands and face; jitter = mean joint acceleration (m/s²) of the 12 limb
 joints, hip-centred, against raw MediaPipe world landmarks in the same run, and how many frames our joints run
-behind those landmarks (``smoothing.lag_frames``; MediaPipe's own landmark smoothing is in both); memory = the
+behind those landmarks (``metrics.lag_frames``; MediaPipe's own landmark smoothing is in both); memory = the
 worker's peak resident set (VmHWM). Medians of ``--repeats`` runs.
 """
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import metrics  # noqa: E402
 
 from pocket_mocap.core.estimators.keypoints.landmarks import POSE  # noqa: E402
-from pocket_mocap.core.pipeline.smoothing import jitter, lag_frames  # noqa: E402
+from pocket_mocap.core.pipeline.smoothing import jitter  # noqa: E402
 from pocket_mocap.core.worker.job import Job  # noqa: E402
 
 MEDIA = metrics.GT.parent
@@ -96,7 +96,7 @@ def main() -> int:
     raw_limbs = hip_centred(raw_world(VIDEO))
     ours, raw = jitter(ours_limbs, fps), jitter(raw_limbs, fps)
     # each joint's mean taken out: the body's joints and MediaPipe's landmarks sit a few centimetres apart
-    lag = lag_frames(ours_limbs - ours_limbs.mean(axis=0), raw_limbs - raw_limbs.mean(axis=0))
+    lag = metrics.lag_frames(ours_limbs - ours_limbs.mean(axis=0), raw_limbs - raw_limbs.mean(axis=0))
     photo = [run_job([PHOTO])[0] for _ in range(args.repeats)]
     print(f"taiji, {frames} frames 1280x720, 2 threads, median of {args.repeats}")
     for label, (rate, memory, _) in rows.items():

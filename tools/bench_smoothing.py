@@ -10,7 +10,7 @@ pass plus the one back in time that a finished clip gets now (``core/pipeline/sm
 
 Per row, medians over clips and noise draws:
 - jitter: mean acceleration of the 12 limb joints, hip-centred (m/s², as tools/bench_reconstruct.py);
-- lag: frames the joints run behind the truth's, the unfiltered motion (``smoothing.lag_frames``, to a tenth of a
+- lag: frames the joints run behind the truth's, the unfiltered motion (``metrics.lag_frames``, to a tenth of a
   frame; negative: ahead);
 - error: mean distance of the hip-centred limb joints from the truth's (mm).
 """
@@ -36,7 +36,6 @@ from pocket_mocap.core.pipeline.smoothing import (  # noqa: E402
     backward_pass,
     filtered_rotations,
     jitter,
-    lag_frames,
 )
 
 MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
@@ -95,7 +94,7 @@ def main() -> int:
                 points = unsmoothed if name == "none" else limbs(rest, parents, p, t)
                 row = rows.setdefault((level, name), {"jitter": [], "lag": [], "error": []})
                 row["jitter"].append(jitter(points, fps))
-                row["lag"].append(lag_frames(points, truth))
+                row["lag"].append(metrics.lag_frames(points, truth))
                 row["error"].append(1000 * float(np.linalg.norm(points - truth, axis=-1).mean()))
         truth_jitter = jitter(truth, fps)
         rows.setdefault(("truth", "the motion itself"), {"jitter": [], "lag": [], "error": []})

@@ -1,6 +1,7 @@
 """Accuracy measures for the benchmarks and the tests: PA-MPJPE and PCK over the 12 limb joints, readers for
 the ground truth in ../shared/media/gt, and the reconstruct issue's yardstick over whole result sets
-(:func:`score`), shared by tools/bench_accuracy.py and tools/eval_efficienthuman.py."""
+(:func:`score`), shared by tools/bench_accuracy.py and tools/eval_efficienthuman.py; and how many frames a
+motion runs behind another (:func:`lag_frames`, the smoothing's benchmarks and tests)."""
 
 from __future__ import annotations
 
@@ -144,3 +145,21 @@ def reconstruct_with(job_class, images: list[Path], cache: Path, **settings) -> 
         with np.load(item["result"]) as data:
             found[Path(item["input"])] = {key: data[key] for key in ("joints", "joints_2d")}  # (P,) F, 24, ...
     return found
+
+
+def lag_frames(signal: np.ndarray, reference: np.ndarray, most: int = 15) -> float:
+    """How many frames ``signal (F, ...)`` runs behind ``reference`` (negative: ahead): the shift that brings them
+    closest (mean squared difference), refined between frames by a parabola through its neighbours."""
+    count = len(signal)
+
+    def mismatch(shift: int) -> float:
+        a, b = (signal[shift:], reference[:count - shift]) if shift >= 0 else (signal[:shift], reference[-shift:])
+        return float(np.mean((a - b) ** 2))
+
+    costs = {shift: mismatch(shift) for shift in range(-most, most + 1)}
+    best = min(costs, key=costs.get)
+    if abs(best) == most:
+        return float(best)
+    before, at, after = costs[best - 1], costs[best], costs[best + 1]
+    curvature = before - 2 * at + after
+    return float(best + (0.5 * (before - after) / curvature if curvature > 0 else 0.0))

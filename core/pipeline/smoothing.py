@@ -1,5 +1,5 @@
 """Temporal smoothing for video: a One-Euro filter on landmark positions and on joint rotations, the pass back in
-time that takes out its lag once a clip is done, and the jitter measure.
+time that takes out its lag once a clip is done, and the jitter measure (the lag measure is tools/metrics.py's).
 
 The One-Euro filter (Casiez et al., 2012) is a low-pass filter whose cut-off rises with speed: still
 poses are steadied, fast motion keeps up. ``strength`` in [0, 1] is the user's setting (0 = off).
@@ -74,24 +74,6 @@ def backward_pass(poses: np.ndarray, trans: np.ndarray, fps: float, strength: fl
         smoothed_poses[frame] = filtered_rotations(rotations, poses[frame])
         smoothed_trans[frame] = translation(trans[frame])
     return smoothed_poses, smoothed_trans
-
-
-def lag_frames(signal: np.ndarray, reference: np.ndarray, most: int = 15) -> float:
-    """How many frames ``signal (F, ...)`` runs behind ``reference`` (negative: ahead): the shift that brings them
-    closest (mean squared difference), refined between frames by a parabola through its neighbours."""
-    count = len(signal)
-
-    def mismatch(shift: int) -> float:
-        a, b = (signal[shift:], reference[:count - shift]) if shift >= 0 else (signal[:shift], reference[-shift:])
-        return float(np.mean((a - b) ** 2))
-
-    costs = {shift: mismatch(shift) for shift in range(-most, most + 1)}
-    best = min(costs, key=costs.get)
-    if abs(best) == most:
-        return float(best)
-    before, at, after = costs[best - 1], costs[best], costs[best + 1]
-    curvature = before - 2 * at + after
-    return float(best + (0.5 * (before - after) / curvature if curvature > 0 else 0.0))
 
 
 def jitter(joints: np.ndarray, fps: float) -> float:

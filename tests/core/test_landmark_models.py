@@ -35,7 +35,8 @@ def test_model_takes_and_gives_what_the_tflite_does(name):
         [("input", model.input_shape, "tensor(float)")]
     outputs = [(o.name, tuple(o.shape)) for o in session.get_outputs()]
     assert outputs[:len(model.kept_outputs)] == list(model.kept_outputs)
-    assert [name for name, _ in outputs[len(model.kept_outputs):]] == (list(converter.HEAD_INPUTS) if model.head else [])
+    features = [name for name, _ in outputs[len(model.kept_outputs):]]
+    assert features == (list(converter.HEAD_INPUTS) if model.head else [])
     together = converter.run_onnx(model, MODEL_DIR)(np.full(model.input_shape, 0.5, np.float32))
     assert [(name, together[name].shape, together[name].dtype) for name, _ in model.outputs] == \
         [(name, shape, np.float32) for name, shape in model.outputs]

@@ -4,6 +4,7 @@ frames they are seen in."""
 
 from __future__ import annotations
 
+import metrics
 import numpy as np
 
 from pocket_mocap.core.pipeline.reconstruct import Lane
@@ -12,7 +13,6 @@ from pocket_mocap.core.pipeline.smoothing import (
     backward_pass,
     filtered_rotations,
     jitter,
-    lag_frames,
 )
 from pocket_mocap.core.rotations import axis_angle_to_matrix
 
@@ -71,8 +71,8 @@ def test_the_pass_back_takes_out_the_streamed_passs_lag_and_steadies_further():
     streamed = np.stack([filtered_rotations(rotations, p) for p in noisy]), np.stack([translation(t) for t in trans])
     both = backward_pass(*streamed, 30.0, 0.5)
     truth = points(clean)
-    assert lag_frames(points(streamed[0]), truth) > 0.4  # the causal filter runs behind the motion
-    assert abs(lag_frames(points(both[0]), truth)) < 0.15  # forwards then back: no lag
+    assert metrics.lag_frames(points(streamed[0]), truth) > 0.4  # the causal filter runs behind the motion
+    assert abs(metrics.lag_frames(points(both[0]), truth)) < 0.15  # forwards then back: no lag
     assert jitter(points(both[0]), 30.0) < 0.7 * jitter(points(streamed[0]), 30.0)
     assert np.abs(points(both[0]) - truth).mean() < np.abs(points(streamed[0]) - truth).mean()
     assert jitter(both[1][:, None], 30.0) < jitter(streamed[1][:, None], 30.0)
@@ -82,9 +82,9 @@ def test_the_pass_back_takes_out_the_streamed_passs_lag_and_steadies_further():
 def test_lag_frames_finds_a_known_delay():
     clean, _, _ = turning()
     truth = points(clean)
-    assert lag_frames(truth, truth) == 0.0
-    assert abs(lag_frames(truth[3:], truth[:-3]) + 3) < 0.05  # three frames ahead
-    assert abs(lag_frames(truth[:-3], truth[3:]) - 3) < 0.05
+    assert metrics.lag_frames(truth, truth) == 0.0
+    assert abs(metrics.lag_frames(truth[3:], truth[:-3]) + 3) < 0.05  # three frames ahead
+    assert abs(metrics.lag_frames(truth[:-3], truth[3:]) - 3) < 0.05
 
 
 class _Fitter:
