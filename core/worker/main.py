@@ -39,9 +39,11 @@ def watch_stdin(cancel: threading.Event) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Cap the math libraries' thread pools (must run before numpy-heavy imports)."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    """Cap the math libraries' thread pools (must run before numpy-heavy imports). OpenBLAS gets one thread, as
+    ``Job`` starts the worker with: its second thread would spin after each of the fit's small products."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def log_traceback() -> None:
