@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import metrics
 import numpy as np
+import pytest
 
-from pocket_mocap.core.pipeline.reconstruct import Lane
 from pocket_mocap.core.pipeline.smoothing import (
     OneEuroFilter,
     backward_pass,
@@ -98,6 +98,7 @@ class _Camera:
 
 
 def test_a_person_is_smoothed_only_over_the_frames_they_are_seen_in():
+    Lane = pytest.importorskip("pocket_mocap.core.pipeline.reconstruct").Lane  # noqa: N806 - cv2, not in Blender
     _, noisy, trans = turning(60)
     presence = np.ones(60)
     presence[20:30] = 0  # not seen: the held pose stays as it was
