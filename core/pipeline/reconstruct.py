@@ -27,7 +27,7 @@ from .readahead import ReadAhead
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter, backward_pass, filtered_rotations
 
-RESULT_VERSION = 3  # bump when results change meaning: old cached results are then not reused
+RESULT_VERSION = 4  # bump when results change meaning: old cached results are then not reused (4: smoothing both ways)
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape, at most
 SHAPE_SECONDS = 1.0  # and at most this much of the video: at a low frame rate the fit need not wait 30 frames
 READ_AHEAD_BYTES = 64 * 2**20  # decoded frames waiting for the fit: as many as fit in this, 2 to SHAPE_FRAMES

@@ -114,6 +114,23 @@ def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
 
 
 @needs_media
+def test_a_video_is_smoothed_back_over_the_finished_clip(tmp_path):
+    """The result is the streamed smoothing (what the chunks hold) run back in time once the clip is done: no lag.
+    Foot lock off, so that grounding leaves the camera-space poses as the smoothing made them."""
+    from pocket_mocap.core.pipeline.smoothing import backward_pass
+
+    _, outcome = reconstruct([SHORT_VIDEO], tmp_path, foot_lock=0.0)
+    assert outcome.state == "done", outcome.message
+    result = load(outcome)
+    chunks = [np.load(path) for path in sorted((tmp_path / "cache").glob("results/*/chunks/chunk_*.npz"))]
+    streamed = {key: np.concatenate([chunk[key][0] for chunk in chunks]).astype(np.float64)
+                for key in ("poses", "trans")}
+    poses, trans = backward_pass(streamed["poses"], streamed["trans"], float(result["mocap_framerate"]), 0.5)
+    assert np.abs(result["poses"] - poses).max() < 1e-5 and np.abs(result["trans"] - trans).max() < 1e-5
+    assert np.abs(result["poses"] - streamed["poses"]).max() > 0.01  # the pass back did change them
+
+
+@needs_media
 def test_same_input_again_reuses_the_result(tmp_path):
     _, first = reconstruct([PHOTO], tmp_path)
     started = time.monotonic()
