@@ -36,14 +36,8 @@ def seen(mocap: Path, trial: str, body, size: int, seconds: float = SECONDS):
     return seen_clip(mocap / f"{trial}.bvh", body, seconds, width=size, height=size)
 
 
-def render_and_reconstruct(trial: str, body, sequence, camera, poses, trans, size: int, rng: np.random.Generator
-                           ) -> dict | str:
-    """The clip drawn by Cycles, written as a video and reconstructed by the job (lock off); the result's arrays,
-    or the job's message when it fails."""
-    import cv2
-
-    from pocket_mocap.core.worker.job import Job
-
+def render_frames(body, camera, poses, trans, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The clip drawn by Cycles on the open body in a random look over one still background: RGB frames."""
     parts = np.argmax(body.weights, axis=1)
     hair = hair_vertices(body.v_template, parts, body.rest_joints()[15])
     vertices = body.pose(poses, np.zeros(10), trans, pose_correctives=False).vertices
@@ -56,20 +50,39 @@ def render_and_reconstruct(trial: str, body, sequence, camera, poses, trans, siz
                            "sun_strength": np.full(count, look.sun_strength),
                            "ambient": np.tile(look.ambient, (count, 1))}, RenderSettings(samples=8, size=size))
     back = background(rng, size)
+    return [composite(image, back) for image in images]
+
+
+def reconstruct_frames(name: str, frames: list[np.ndarray], fps: float, focal: float, **settings) -> dict | str:
+    """RGB ``frames`` written as a video and reconstructed by the job (``settings`` over its defaults); the
+    result's arrays, or the job's message when it fails."""
+    import cv2
+
+    from pocket_mocap.core.worker.job import Job
+
+    height, width = frames[0].shape[:2]
     with tempfile.TemporaryDirectory() as folder:
-        video = Path(folder) / f"{trial.replace('/', '_')}.avi"
-        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), sequence.fps, (size, size))
-        for image in images:
-            writer.write(cv2.cvtColor(composite(image, back), cv2.COLOR_RGB2BGR))
+        video = Path(folder) / f"{name}.avi"
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+        for image in frames:
+            writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         writer.release()
-        fov = float(np.degrees(2 * np.arctan(size / 2 / camera.focal)))
+        fov = float(np.degrees(2 * np.arctan(max(width, height) / 2 / focal)))
         job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(Path(folder) / "cache"),
-                   "hands_and_face": False, "fov_degrees": fov, "foot_lock": 0.0}, Path(folder) / "job")
+                   "hands_and_face": False, "fov_degrees": fov, **settings}, Path(folder) / "job")
         outcome = job.run_to_end(600)
         if outcome.state != "done":
             return outcome.message
         with np.load(Path(outcome.summary["results"][0]["result"])) as data:
             return {key: data[key] for key in data.files}
+
+
+def render_and_reconstruct(trial: str, body, sequence, camera, poses, trans, size: int, rng: np.random.Generator
+                           ) -> dict | str:
+    """The clip drawn by Cycles, written as a video and reconstructed by the job (lock off); the result's arrays,
+    or the job's message when it fails."""
+    frames = render_frames(body, camera, poses, trans, size, rng)
+    return reconstruct_frames(trial.replace("/", "_"), frames, sequence.fps, camera.focal, foot_lock=0.0)
 
 
 def main() -> int:

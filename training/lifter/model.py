@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from core.lifting.features import FEATURES, LANDMARKS
+from core.lifting.temporal import DILATIONS as TEMPORAL_DILATIONS
+from core.lifting.temporal import WINDOW as TEMPORAL_WINDOW
 
 OUTPUTS = LANDMARKS + 96
 
@@ -95,3 +97,45 @@ ARCHITECTURES = {"residual": ResidualLifter, "tokens": TokenLifter}
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class TemporalLifter(nn.Module):
+    """A window of frames -> the centre frame's points and its four foot contacts (logits).
+
+    VideoPose3D's temporal convolutions (Pavllo et al.): per-frame features -> width, then residual blocks of a
+    kernel-3 convolution at dilations 1, 3, 9 (27 frames seen) and a 1x1 convolution. ``forward(x)`` (training)
+    takes ``(B, 27, F + 1)`` windows and runs the blocks as stride-3 convolutions, which compute only what the
+    centre needs; ``clip(x)`` (export, run time) takes ``(B, T + 26, F + 1)`` and runs them dilated, one output per
+    frame, with the same weights. The centre frame's own features also reach the head directly."""
+
+    def __init__(self, width: int = 384, dropout: float = 0.1):
+        super().__init__()
+        inputs = FEATURES + 1
+        self.expand = nn.Conv1d(inputs, width, 1)
+        self.temporal = nn.ModuleList(nn.Conv1d(width, width, 3) for _ in TEMPORAL_DILATIONS)
+        self.mix = nn.ModuleList(nn.Conv1d(width, width, 1) for _ in TEMPORAL_DILATIONS)
+        self.direct = nn.Linear(inputs, width)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.GELU(), nn.Linear(width, OUTPUTS * 3 + 4))
+
+    def _run(self, x: torch.Tensor, dilated: bool) -> torch.Tensor:
+        centre = x[:, TEMPORAL_WINDOW // 2: x.shape[1] - TEMPORAL_WINDOW // 2]  # (B, T, F + 1)
+        hidden = nn.functional.gelu(self.expand(x.transpose(1, 2)))
+        for dilation, temporal, mix in zip(TEMPORAL_DILATIONS, self.temporal, self.mix, strict=True):
+            if dilated:
+                step = nn.functional.conv1d(hidden, temporal.weight, temporal.bias, dilation=dilation)
+                skip = hidden[:, :, dilation: hidden.shape[2] - dilation]
+            else:
+                step = nn.functional.conv1d(hidden, temporal.weight, temporal.bias, stride=3)
+                skip = hidden[:, :, 1::3]
+            hidden = skip + mix(self.drop(nn.functional.gelu(step)))
+        out = self.head(hidden.transpose(1, 2) + self.direct(centre))  # (B, T, OUTPUTS * 3 + 4)
+        return out
+
+    def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self._run(windows, dilated=False)[:, 0]
+        return out[:, :OUTPUTS * 3].view(-1, OUTPUTS, 3), out[:, OUTPUTS * 3:]
+
+    def clip(self, padded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self._run(padded, dilated=True)
+        return out[..., :OUTPUTS * 3].reshape(out.shape[0], out.shape[1], OUTPUTS, 3), out[..., OUTPUTS * 3:]

@@ -1,0 +1,146 @@
+"""The temporal lifter at run time (core/lifting/temporal.py): a clip's input layout with frames where the person is
+not seen, resampling, refusal of files without a training record, the bundled file's record, and a video job that
+grounds on its foot contacts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SHARED_MEDIA
+
+from pocket_mocap.core.errors import PocketMocapError
+from pocket_mocap.core.lifting.features import FEATURES
+from pocket_mocap.core.lifting.temporal import BUNDLED, TemporalLifter, clip_features, resample
+
+needs_weights = pytest.mark.skipif(not BUNDLED.is_file(), reason="no temporal lifter in this build "
+                                   "(python3 tools/dev.py train-temporal makes it)")
+
+
+def _clip(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    pixels = rng.uniform(100, 400, (count, 33, 2))
+    return pixels, rng.uniform(0.5, 1.0, (count, 33)), rng.normal(0, 0.3, (count, 33, 3))
+
+
+def test_unseen_frames_take_the_nearest_seen_frame_and_are_flagged():
+    pixels, visibility, world = _clip(7)
+    seen = np.array([False, True, True, False, False, False, True])
+    features = clip_features(pixels, visibility, world, seen, 600.0, (320.0, 240.0))
+    assert features.shape == (7, FEATURES + 1) and features.dtype == np.float32
+    np.testing.assert_array_equal(features[:, -1], seen.astype(np.float32))
+    for frame, source in ((0, 1), (3, 2), (4, 2), (5, 6)):  # ties go to the earlier frame
+        np.testing.assert_array_equal(features[frame, :-1], features[source, :-1])
+    assert not np.array_equal(features[1, :-1], features[2, :-1])
+    with pytest.raises(ValueError, match="not seen in any frame"):
+        clip_features(pixels, visibility, world, np.zeros(7, bool), 600.0, (320.0, 240.0))
+
+
+def test_resampling_keeps_a_linear_motion_and_the_frame_count():
+    values = np.arange(25, dtype=np.float64)[:, None] * np.array([[1.0, -2.0]])  # 25 frames at 25 fps
+    up = resample(values, 25.0, 30.0)
+    assert len(up) == 30  # 0.96 s at 30 fps: 29 intervals, the last frame held
+    np.testing.assert_allclose(up[:, 0], np.minimum(np.arange(30) * 25 / 30, 24), atol=1e-9)
+    back = resample(up, 30.0, 25.0, 25)
+    np.testing.assert_allclose(back[:-1], values[:-1], atol=1e-9)
+    assert np.abs(back[-1] - values[-1]).max() <= 2.0  # the held last frame: within one frame's motion
+    assert resample(values, 30.0, 30.0) is values
+
+
+def _untrained_onnx(path, metadata: dict[str, str]):
+    import onnx
+    from onnx import TensorProto, helper
+
+    inputs = FEATURES + 1
+    nodes = [helper.make_node("Slice", ["features", "start", "stop", "axis"], ["middle"]),
+             helper.make_node("MatMul", ["middle", "w"], ["flat"]),
+             helper.make_node("Reshape", ["flat", "shape"], ["points"]),
+             helper.make_node("MatMul", ["middle", "c"], ["contacts"])]
+    constants = [helper.make_tensor("start", TensorProto.INT64, (1,), [13]),
+                 helper.make_tensor("stop", TensorProto.INT64, (1,), [-13]),
+                 helper.make_tensor("axis", TensorProto.INT64, (1,), [1]),
+                 helper.make_tensor("w", TensorProto.FLOAT, (inputs, 387), np.zeros(inputs * 387).tolist()),
+                 helper.make_tensor("c", TensorProto.FLOAT, (inputs, 4), np.zeros(inputs * 4).tolist()),
+                 helper.make_tensor("shape", TensorProto.INT64, (4,), [1, -1, 129, 3])]
+    graph = helper.make_graph(nodes, "temporal", [helper.make_tensor_value_info("features", TensorProto.FLOAT,
+                                                                                 [1, "t", inputs])],
+                              [helper.make_tensor_value_info("points", TensorProto.FLOAT, [1, "f", 129, 3]),
+                               helper.make_tensor_value_info("contacts", TensorProto.FLOAT, [1, "f", 4])], constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in metadata.items():
+        model.metadata_props.add(key=f"pocket_mocap.{key}", value=value)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_weights_without_a_training_record_are_refused(tmp_path):
+    pytest.importorskip("onnx")
+    with pytest.raises(PocketMocapError, match="no record of a training run"):
+        TemporalLifter(_untrained_onnx(tmp_path / "plain.onnx", {}))
+    spoofed = {"architecture": "temporal", "trained_steps": "0", "data": "x", "held_out_clips": "x",
+               "validation": "{}", "command": "x"}
+    with pytest.raises(PocketMocapError, match="no record of a training run"):
+        TemporalLifter(_untrained_onnx(tmp_path / "zero.onnx", spoofed))
+    with pytest.raises(PocketMocapError, match="missing"):
+        TemporalLifter(tmp_path / "absent.onnx")
+
+
+def test_a_recorded_file_runs_over_a_whole_clip_at_its_own_rate(tmp_path):
+    pytest.importorskip("onnx")
+    record = {"architecture": "temporal", "trained_steps": "5", "data": "x", "held_out_clips": "x",
+              "validation": "{}", "command": "x"}
+    lifter = TemporalLifter(_untrained_onnx(tmp_path / "recorded.onnx", record))
+    pixels, visibility, world = _clip(40)
+    features = clip_features(pixels, visibility, world, np.ones(40, bool), 600.0, (320.0, 240.0))
+    landmarks, keypoints, contacts = lifter.lift(features, fps=25.0)
+    assert landmarks.shape == (40, 33, 3) and keypoints.shape == (40, 96, 3) and contacts.shape == (40, 4)
+    np.testing.assert_allclose(contacts, 0.5)  # zero logits
+
+
+def test_lifted_contacts_need_the_landmarks_the_estimator_keeps():
+    """Without landmarks (a network estimator's frames) there are no lifted contacts: the learned model decides."""
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.estimators.keypoints.fit import Camera
+    from pocket_mocap.core.pipeline.reconstruct import Person, lifted_contacts
+
+    frames = {"presence": np.ones(5, bool), "confidence": np.ones(5)}
+    assert lifted_contacts([Person(1, frames, np.zeros(10))], Camera(600.0, 320.0, 240.0), 30.0) is None
+
+
+@needs_weights
+def test_bundled_temporal_lifter_carries_its_training_record():
+    lifter = TemporalLifter()
+    record = lifter.record
+    assert int(record["trained_steps"]) > 1000 and record["command"] == "python3 tools/dev.py train-temporal"
+    assert "02_10" in record["held_out_clips"].split(",") and "real landmark-stage windows" in record["data"]
+    baselines = json.loads(record["validation_baselines"])
+    assert lifter.validation["pa_mpjpe_mm"] < 0.5 * baselines["mediapipe_world"]["pa_mpjpe_mm"]
+    assert min(lifter.validation["contacts"].values()) > 0.8
+    assert BUNDLED.stat().st_size < 16e6
+
+
+@needs_weights
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real video")
+def test_a_video_job_grounds_on_the_lifters_contacts(tmp_path):
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.worker.job import Job
+
+    video = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"  # 12 fps
+    job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(tmp_path / "cache"),
+               "hands_and_face": False, "contacts": "lifted"}, tmp_path / "job")
+    outcome = job.run_to_end(300)
+    assert outcome.state == "done", outcome.message
+    with np.load(outcome.summary["results"][0]["result"]) as data:
+        result = {key: data[key] for key in data.files}
+    count = len(result["poses"])
+    assert result["landmarks"].shape == (count, 33, 6) and result["contacts"].shape == (count, 4)
+    intrinsics = result["camera_intrinsics"]
+    seen = result["confidence"] > 0
+    raw = TemporalLifter().contacts(result["landmarks"], seen, float(intrinsics[0, 0]),
+                                    (float(intrinsics[0, 2]), float(intrinsics[1, 2])),
+                                    float(result["mocap_framerate"]))
+    flags = result["contacts"] >= 0.5
+    sure = (raw > 0.8) | (raw < 0.2)
+    assert flags.any() and np.mean(flags[sure] == (raw[sure] > 0.5)) > 0.9  # the job planted what the lifter said

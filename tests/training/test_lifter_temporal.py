@@ -1,0 +1,117 @@
+"""Training the temporal lifter: clips read in order, their foot contacts, the windows it learns from, and its network
+run strided (training) and dilated (export, run time) giving the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+torch = pytest.importorskip("torch")
+
+from core.lifting.features import FEATURES, HIPS  # noqa: E402
+from core.lifting.temporal import WINDOW, TemporalLifter  # noqa: E402
+from training.lifter.data import Corruption  # noqa: E402
+from training.lifter.model import TemporalLifter as Network  # noqa: E402
+from training.lifter.temporal import ClipBodies, WindowSampler, foot_contacts  # noqa: E402
+
+MOCAP = ROOT.parent / "shared" / "mocap"
+
+
+def test_foot_contacts_need_a_low_and_still_point():
+    frames = 30
+    feet = np.zeros((frames, 4, 3))
+    feet[:, :, 0] = np.arange(4) * 0.1
+    feet[:, 1, 1] = np.linspace(0.0, 0.3, frames)  # left toe rises 30 cm
+    feet[:, 2, 2] = np.arange(frames) * 0.02  # right heel slides at 0.6 m/s
+    flags = foot_contacts(feet)
+    assert flags[:, 0].all() and flags[:, 3].all()
+    assert not flags[:, 2].any()
+    assert flags[:3, 1].all() and not flags[8:, 1].any()  # 5 cm above its lowest (5th percentile)
+
+
+@pytest.fixture(scope="module")
+def kit():
+    from training.synth.generator import OpenBodyKit
+
+    return OpenBodyKit()
+
+
+def _walk(frames: int = 60) -> dict:
+    """The rest pose drifting forward at 1 m/s with a slow turn of the left knee."""
+    poses = np.zeros((frames, 22, 3), np.float32)
+    poses[:, 4, 0] = np.linspace(0.0, 1.0, frames)
+    pelvis = np.column_stack([np.zeros(frames), np.full(frames, 0.95), np.arange(frames) / 30.0])
+    return {"name": "walk", "trial": "00_00", "split": "train", "poses": poses, "pelvis": pelvis.astype(np.float32)}
+
+
+def test_windows_are_in_the_run_time_layout(kit):
+    bodies = ClipBodies([_walk()], kit, seed=0)
+    assert bodies.landmarks.shape == (60, 33, 3) and bodies.keypoints.shape == (60, 96, 3)
+    assert np.isclose(np.percentile(bodies.landmarks[:, [29, 30, 31, 32], 1].min(axis=1), 5), 0.0, atol=1e-6)
+    sampler = WindowSampler(bodies, Corruption.measured(), missing_rate=1.0, edge_rate=0.5)
+    batch = sampler.batch(np.random.default_rng(1), 64)
+    inputs, targets = batch["inputs"], batch["targets"]
+    assert inputs.shape == (64, WINDOW, FEATURES + 1) and targets.shape == (64, 129, 3)
+    assert batch["contacts"].shape == (64, 4) and set(np.unique(batch["contacts"])) <= {0.0, 1.0}
+    assert (inputs[:, WINDOW // 2, -1] == 1).all()  # the centre frame is always seen
+    assert (inputs[..., -1] == 0).any()
+    for row, frame in zip(*np.nonzero(inputs[..., -1] == 0), strict=True):  # an unseen frame repeats a seen one
+        seen = np.flatnonzero(inputs[row, :, -1] == 1)
+        assert any(np.array_equal(inputs[row, frame, :-1], inputs[row, other, :-1]) for other in seen)
+    np.testing.assert_allclose(targets[:, HIPS].mean(axis=1), 0.0, atol=1e-5)  # landmarks hip-centred
+    np.testing.assert_allclose(targets[:, 33], 0.0, atol=1e-6)  # keypoints pelvis-relative
+    assert 1.2 < np.ptp(targets[:, :33, :], axis=1).max(axis=1).mean() < 2.2  # a whole body, metres
+
+
+def test_strided_training_and_dilated_run_time_agree():
+    torch.manual_seed(0)
+    model = Network().eval()
+    clip = torch.randn(1, 40 + WINDOW - 1, FEATURES + 1)
+    with torch.no_grad():
+        points, logits = model.clip(clip)
+        windows = clip.unfold(1, WINDOW, 1)[0].permute(0, 2, 1)  # (40, WINDOW, F + 1)
+        each_points, each_logits = model(windows)
+    assert points.shape == (1, 40, 129, 3) and logits.shape == (1, 40, 4)
+    assert torch.allclose(points[0], each_points, atol=1e-5) and torch.allclose(logits[0], each_logits, atol=1e-5)
+
+
+def test_exported_file_runs_as_torch_does(tmp_path):
+    pytest.importorskip("onnx")
+    from training.lifter.train_temporal import export
+
+    torch.manual_seed(1)
+    model = Network().eval()
+    record = {"architecture": "temporal", "trained_steps": 1, "data": "test", "held_out_clips": "x",
+              "validation": "{}", "command": "test"}
+    export(model, tmp_path / "temporal.onnx", record)
+    lifter = TemporalLifter(tmp_path / "temporal.onnx")
+    features = np.random.default_rng(2).normal(0, 0.5, (50, FEATURES + 1)).astype(np.float32)
+    features[:, -1] = 1.0
+    landmarks, keypoints, contacts = lifter.lift(features)
+    padded = np.concatenate([np.repeat(features[:1], 13, 0), features, np.repeat(features[-1:], 13, 0)])
+    with torch.no_grad():
+        points, logits = model.clip(torch.from_numpy(padded)[None])
+    assert np.abs(landmarks - points[0, :, :33].numpy()).max() < 1e-4
+    assert np.abs(keypoints - points[0, :, 33:].numpy()).max() < 1e-4
+    assert np.abs(contacts - torch.sigmoid(logits[0]).numpy()).max() < 1e-4
+
+
+@pytest.mark.skipif(not (MOCAP / "bvh").is_dir(), reason="../shared/mocap is absent")
+def test_a_clip_is_read_in_order_on_the_open_body():
+    from core.bodymodel.library import load_body
+    from training.lifter.motion import read_clip
+    from training.synth import retarget
+    from training.synth.mocap_sources import find_sources
+
+    model = load_body("open", "smplx")
+    rest = model.rest_joints()
+    leg = float(np.mean([np.linalg.norm(rest[a] - rest[b]) + np.linalg.norm(rest[b] - rest[c])
+                         for a, b, c in ((1, 4, 7), (2, 5, 8))]))
+    clip = next(c for c in find_sources(MOCAP, ["cc-base"]) if c.name == "002_10")  # standing, held out
+    read = read_clip(clip, retarget.open_rig(model), leg)
+    poses, pelvis = read["poses"], read["pelvis"]
+    assert poses.shape == (len(pelvis), 22, 3) and len(pelvis) > 100 and np.isfinite(poses).all()
+    frame_step = np.linalg.norm(np.diff(pelvis, axis=0), axis=1)
+    assert np.median(frame_step) < 0.02  # in order: consecutive frames are near each other
+    assert 0.75 < np.median(pelvis[:, 1]) < 1.1  # standing on the clip's floor, on the open body's legs
