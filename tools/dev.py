@@ -16,6 +16,10 @@
     python3 tools/dev.py train-contact   # the learned foot contact model from ../shared/mocap's CC_Base clips seen
                                          # through simulated fits and 12 of them rendered by Cycles and
                                          # reconstructed (~25 min) -> core/grounding/models/
+    python3 tools/dev.py train-temporal  # the temporal lifter from every clip of ../shared/mocap in order, through
+                                         # MediaPipe's measured errors, then 16 training clips rendered by Cycles
+                                         # with the landmark stage run on them (~55 min)
+                                         # -> core/lifting/models/temporal_lifter.onnx
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
 ``pocket-mocap`` command), and ``.venv-blender42``, ``.venv-blender5``, ``.venv-blender53`` (bpy 4.2 LTS,
@@ -220,6 +224,32 @@ def command_train_contact() -> int:
     return 1 if any(run(step) for step in steps) else 0
 
 
+def command_train_temporal() -> int:
+    """The clips in order, renders of 16 training clips with the landmark stage run on them, 25 minutes on
+    simulated windows (seed 0), then 10 more with a quarter of each batch from the renders (seed 1)."""
+    python = ensure_environment(".venv")
+    mocap = ROOT.parent / "shared" / "mocap"
+    if not (mocap / "bvh").is_dir():
+        print(f"The temporal lifter learns from motion capture in {mocap}, which is not there.", flush=True)
+        return 1
+    work = ROOT / "runs"
+    steps = [[python, "-m", "training.lifter.motion", "--mocap", mocap, "--out", work / "lifter_motion.npz"],
+             [python, "-m", "training.lifter.real_sequences", "--mocap", mocap / "bvh", "--split", "train",
+              "--count", "16", "--out", work / "temporal_real"],
+             [python, "-m", "training.lifter.train_temporal", "--motion", work / "lifter_motion.npz", "--minutes",
+              "25", "--seed", "0", "--out", work / "temporal"],
+             [python, "-m", "training.lifter.train_temporal", "--motion", work / "lifter_motion.npz", "--minutes",
+              "10", "--seed", "1", "--lr", "3e-4", "--init", work / "temporal" / "temporal.onnx", "--real",
+              work / "temporal_real", "--out", work / "temporal_tuned"]]
+    if any(run(step) for step in steps):
+        return 1
+    target = ROOT / "core" / "lifting" / "models" / "temporal_lifter.onnx"
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(work / "temporal_tuned" / "temporal.onnx", target)
+    print(f"Wrote {target}; measure it: .venv/bin/python tools/bench_temporal.py --temporal {target}", flush=True)
+    return 0
+
+
 def command_demo() -> int:
     python = ensure_environment(".venv")
     fetch_wheels(python)
@@ -252,7 +282,8 @@ def command_test() -> int:
 def main() -> int:
     commands = {"setup": command_setup, "demo": command_demo, "test": command_test, "open-body": command_open_body,
                 "convert-models": command_convert_models, "train-lifter": command_train_lifter,
-                "train-prior": command_train_prior, "train-contact": command_train_contact}
+                "train-prior": command_train_prior, "train-contact": command_train_contact,
+                "train-temporal": command_train_temporal}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
