@@ -63,9 +63,12 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                                         description="How strongly the fit keeps elbows, knees and spine to poses "
                                                     "seen in motion capture where the picture says little (0: off)")
     contacts: bpy.props.EnumProperty(
-        name="Foot contact", default="learned",
+        name="Foot contact", default="lifted",
         items=[("learned", "Learned", "Video: a network trained on motion capture tells when each heel and toe is "
                                       "planted, from the feet's motion in 3D and in the picture"),
+               ("lifted", "From landmarks", "Video: the temporal lifter tells when each heel and toe is planted "
+                                            "from MediaPipe's landmarks over 27 frames, not from the fitted body "
+                                            "(the network estimators use the learned model)"),
                ("rule", "Height and speed", "Video: a heel or toe is planted while low and slow along the floor")],
         description="How the video's foot contacts are found (they decide where the foot lock holds)")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,

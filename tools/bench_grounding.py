@@ -23,8 +23,9 @@ the distance (``training.synth.sequences.simulated_fit``; ``noise`` 0.25: plante
 the real fits before grounding). Contact precision / recall against the truth's
 contacts, camera height and pitch error, root (pelvis) trajectory error after aligning the first frame (its
 position and heading), foot skate of the truth, the noisy fit and the grounded result. Every synthetic and
-rendered figure is given for both sources of contacts (the rule, and the bundled learned model); ``--video-contacts``
-grounds one lock-free fit of each shared video with both.
+rendered figure is given for the sources of contacts (the rule, the bundled learned model, and from pixels, where the
+result keeps MediaPipe's landmarks, the bundled temporal lifter's, the default); ``--video-contacts`` grounds one
+lock-free fit of each shared video with each.
 """
 
 from __future__ import annotations
@@ -186,8 +187,8 @@ def video_contacts() -> None:
             frames = {key: result[key] for key in FRAME_KEYS}
             fps = float(result["mocap_framerate"])
             skeleton = FootSkeleton.of(body, result["betas"])
-            for label, contacts in contact_sources():
-                grounded = ground_clip(frames, body, result["betas"], camera, fps, 1.0, name, contacts)
+            for label, contacts in contact_sources(result):
+                grounded = ground_clip(frames, body, result["betas"], camera, fps, 1.0, name, *contacts)
                 new = grounded.frames
                 to_world = grounded.fields["world_from_camera"].astype(np.float64)
                 flags = new["contacts"] >= 0.5
@@ -253,7 +254,7 @@ def synthetic(noises: tuple[float, ...]) -> None:
             frames = simulated_fit(poses, trans, skeleton.rest[0], noise)
             grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2,
                                                                       camera.height / 2), sequence.fps, 1.0, name,
-                                   contacts)
+                                   *contacts)
             new = grounded.frames
             flags = new["contacts"] >= 0.5
             hits = (flags & sequence.contacts).sum()
@@ -310,7 +311,7 @@ def rendered(seconds: float = 5.0, keep: Path | None = None, size: int = 256, na
             if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
                 np.savez(keep / f"{name.replace('/', '_')}_{size}.npz", **result)
-        for label, contacts in contact_sources():
+        for label, contacts in contact_sources(result):
             judge_rendered(name, label, sequence, dict(result), body, fitted_body, contacts)
 
 
@@ -320,11 +321,21 @@ def seen_clip_of(name: str, body, seconds: float, size: int):
     return seen(MOCAP, name, body, size, seconds)
 
 
-def contact_sources() -> list:
-    """The rule (no model) and the bundled learned model, when there is one."""
+def contact_sources(result: dict | None = None) -> list:
+    """``(label, (contact model, scores))``: the rule (no model), the bundled learned model when there is one, and
+    where ``result`` kept the landmarks, the bundled temporal lifter's contacts read from them (the default)."""
     from pocket_mocap.core.grounding.contact_model import BUNDLED, ContactModel
+    from pocket_mocap.core.lifting import temporal
 
-    return [("rule", None)] + ([("learned", ContactModel())] if BUNDLED.is_file() else [])
+    sources = [("rule", (None, None))] + ([("learned", (ContactModel(), None))] if BUNDLED.is_file() else [])
+    if result is not None and "landmarks" in result and temporal.BUNDLED.is_file():
+        intrinsics = result["camera_intrinsics"]
+        scores = temporal.TemporalLifter().contacts(result["landmarks"], result["confidence"] > 0,
+                                                    float(intrinsics[0, 0]), (float(intrinsics[0, 2]),
+                                                                              float(intrinsics[1, 2])),
+                                                    float(result["mocap_framerate"]))
+        sources.append(("lifted", (ContactModel(), scores)))
+    return sources
 
 
 def judge_rendered(name: str, label: str, sequence, result: dict, body, fitted_body, contacts) -> None:
@@ -332,7 +343,7 @@ def judge_rendered(name: str, label: str, sequence, result: dict, body, fitted_b
     intrinsics = result["camera_intrinsics"]
     grounded = ground_clip({key: result[key] for key in FRAME_KEYS}, fitted_body, result["betas"],
                            Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2])),
-                           sequence.fps, 1.0, name, contacts)
+                           sequence.fps, 1.0, name, *contacts)
     result |= grounded.frames | grounded.fields
     flags = result["contacts"] >= 0.5
     hits = (flags & sequence.contacts).sum()

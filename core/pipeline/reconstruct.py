@@ -27,7 +27,7 @@ from .readahead import ReadAhead
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter, backward_pass, filtered_rotations
 
-RESULT_VERSION = 4  # bump when results change meaning: old cached results are then not reused (4: smoothing both ways)
+RESULT_VERSION = 5  # bump when results change meaning: old cached results are then not reused (5: the landmarks kept)
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape, at most
 SHAPE_SECONDS = 1.0  # and at most this much of the video: at a low frame rate the fit need not wait 30 frames
 READ_AHEAD_BYTES = 64 * 2**20  # decoded frames waiting for the fit: as many as fit in this, 2 to SHAPE_FRAMES
@@ -51,7 +51,8 @@ class Settings:
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
-    contacts: str = "learned"  # video: foot contact from the learned model, or "rule" (the feet's height and speed)
+    contacts: str = "lifted"  # video: foot contact from the temporal lifter reading the landmarks ("lifted"; the
+    # learned model where the estimator keeps none), the learned model on the fitted feet, or "rule" (height, speed)
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
@@ -161,15 +162,28 @@ def ground_video(people: list, model: BodyModel, camera: Camera, fps: float, set
     from ..grounding.contact_model import ContactModel
     from ..grounding.ground import ground_people  # imported while the first frames are read (VideoReconstruction)
 
-    contacts = ContactModel() if settings.contacts == "learned" else None
+    scores = lifted_contacts(people, camera, fps) if settings.contacts == "lifted" else None
+    contacts = ContactModel() if settings.contacts in ("learned", "lifted") else None
     grounded = ground_people([person.frames for person in people], [person.betas for person in people], model,
-                             camera, fps, settings.foot_lock, name, contacts)
+                             camera, fps, settings.foot_lock, name, contacts, scores)
     for person, frames in zip(people, grounded.people, strict=True):
         person.frames = frames
     for warning in grounded.warnings:
         warnings.append(warning)
         run.ctx.warn(warning)
     return grounded.fields
+
+
+def lifted_contacts(people: list, camera: Camera, fps: float) -> list | None:
+    """Each person's foot contacts from the temporal lifter, read from the landmarks their fit kept; ``None``
+    where the estimator keeps none (the network estimators), so that the learned contact model finds them."""
+    from ..lifting.temporal import TemporalLifter
+
+    if any("landmarks" not in person.frames for person in people):
+        return None
+    lifter = TemporalLifter()
+    return [lifter.contacts(person.frames["landmarks"], np.asarray(person.frames["presence"], bool), camera.focal,
+                            (camera.cx, camera.cy), fps) for person in people]
 
 
 @dataclass
@@ -270,6 +284,7 @@ def _network(name: str):
     return efficienthuman
 
 
+LANDMARK_POINTS = 33
 MIN_TRACK_SECONDS = 0.5  # an identity seen for less (a passer-by's glimpse, a false detection) is left out
 MAX_TRACKS = 2 * MAX_PEOPLE  # identities in one video (people come and go); later ones are left out, with a warning
 
@@ -280,6 +295,8 @@ def rest_frame(joints: int, fitter) -> dict:
              "joints_2d": np.zeros((24, 2)), "confidence": 0.0, "person_box": np.zeros(4), "presence": 0.0}
     if getattr(fitter, "expressions", 0):  # an estimator that predicts the face
         frame["expression"] = np.zeros(fitter.expressions)
+    if getattr(fitter, "landmarks", False):  # an estimator that keeps the landmarks it fitted to
+        frame["landmarks"] = np.zeros((LANDMARK_POINTS, 6))
     return frame
 
 

@@ -12,8 +12,9 @@ import numpy as np
 from ..fileio import replace_atomically
 
 PER_FRAME = ("poses", "trans", "joints", "joints_2d", "confidence", "person_box")
-OPTIONAL_PER_FRAME = ("expression", "time", "background_motion")  # (F, E) from estimators that predict the face;
-# (F,) s of a video frame; (F,) the background's motion since the previous frame (a fraction of the width)
+OPTIONAL_PER_FRAME = ("expression", "time", "background_motion", "landmarks")  # (F, E) from estimators that
+# predict the face; (F,) s of a video frame; (F,) the background's motion since the previous frame (a fraction of
+# the width); (F, 33, 6) the MediaPipe landmarks the keypoint fit read: pixels x y, visibility, world x y z
 GROUNDED = ("contacts", "world_root_orient", "world_trans")  # (F, 4), (F, 3), (F, 3) of a grounded video
 
 
@@ -128,7 +129,9 @@ def write_result(path: Path, frames: dict[str, np.ndarray], *, betas: np.ndarray
                  gender: str, intrinsics: np.ndarray, extra: dict, track_ids: np.ndarray | None = None) -> Path:
     """The result ``.npz``: AMASS / SMPL-X keys, ``confidence``, ``camera_intrinsics``, ``person_box``,
     ``joints (F, 24, 3)`` (camera space, metres) and ``joints_2d (F, 24, 2)`` (pixels); ``expression (F, E)``
-    when the estimator predicts the face; a grounded video's ``contacts``, ``world_root_orient`` and ``world_trans``
+    when the estimator predicts the face; ``landmarks (F, 33, 6)``, the MediaPipe pose landmarks the keypoint fit
+    read (pixels x, y, visibility, world x, y, z; where the person is not seen, confidence 0, the last seen frame's,
+    zero before they first appear); a grounded video's ``contacts``, ``world_root_orient`` and ``world_trans``
     (its clip fields, ``floor`` and ``world_from_camera``, come in ``extra``). With ``track_ids (P,)`` (several
     people) every per-frame array has a leading person axis, ``(P, F, ...)``, ``betas`` is ``(P, B)`` and
     ``presence (P, F)`` bool says in which frames each person was seen; one person keeps the layout without that
@@ -139,8 +142,9 @@ def write_result(path: Path, frames: dict[str, np.ndarray], *, betas: np.ndarray
         "confidence": frames["confidence"], "camera_intrinsics": np.asarray(intrinsics, np.float32),
         "person_box": frames["person_box"], "joints": frames["joints"], "joints_2d": frames["joints_2d"],
     }
-    if "expression" in frames:
-        arrays["expression"] = np.asarray(frames["expression"], np.float32)
+    for key in ("expression", "landmarks"):
+        if key in frames:
+            arrays[key] = np.asarray(frames[key], np.float32)
     arrays |= {key: np.asarray(frames[key], np.float32) for key in GROUNDED if key in frames}  # a grounded video
     if track_ids is not None:
         arrays["track_id"] = np.asarray(track_ids, np.int64)

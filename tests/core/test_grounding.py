@@ -302,3 +302,20 @@ def test_video_result_carries_the_grounding_fields(tmp_path):
     pelvis = result["joints"][:, 0] @ to_world[:3, :3].T + to_world[:3, 3]
     assert 0.6 < np.median(pelvis[:, 2]) < 1.2, "the pelvis stands about a metre above the floor"
     assert Path(outcome.summary["results"][0]["result"]).is_file()
+
+
+@needs_mocap
+def test_contact_scores_found_elsewhere_replace_the_model(body, held_out):
+    """The temporal lifter's contacts (``scores``) decide where feet are planted, through the same hysteresis."""
+    from training.synth.sequences import simulated_fit
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    sequence, camera, poses, trans = held_out[3]  # 002_10, standing
+    frames = simulated_fit(poses, trans, skeleton.rest[0], noise=0.0)
+    scores = np.zeros((len(poses), 4))
+    scores[:, :2] = 0.9  # the left heel and toe planted throughout, the right foot never
+    scores[40:60, 0] = 0.1  # but the left heel lifts for 20 frames
+    grounded = ground_clip(frames, body, np.zeros(10), Camera(camera.focal, camera.width / 2, camera.height / 2),
+                           sequence.fps, 1.0, sequence.name, ContactModel(), scores)
+    flags = grounded.frames["contacts"] >= 0.5
+    assert flags[:, 1].all() and not flags[:, 2:].any()
+    assert not flags[40:60, 0].any() and flags[:40, 0].all() and flags[60:, 0].all()

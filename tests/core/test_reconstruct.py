@@ -45,6 +45,11 @@ def test_photo_gives_a_result_in_the_documented_layout(tmp_path, media_dir):
     box = result["person_box"][0]
     inside = (result["joints_2d"][0] >= box[:2] - 40) & (result["joints_2d"][0] <= box[2:] + 40)
     assert inside.all(), "the fitted joints project onto the person"
+    landmarks = result["landmarks"][0]  # what the fit read: pixels, visibility, MediaPipe's world landmarks
+    assert result["landmarks"].shape == (1, 33, 6) and 0 <= landmarks[:, 2].min() <= landmarks[:, 2].max() <= 1
+    seen = landmarks[:, 2] > 0.5
+    assert ((landmarks[seen, :2] >= box[:2] - 40) & (landmarks[seen, :2] <= box[2:] + 40)).all()
+    assert 1.2 < np.ptp(landmarks[:, 3:], axis=0).max() < 2.2, "world landmarks in metres, a whole body"
 
 
 @needs_media

@@ -87,7 +87,10 @@ def bundled_prior() -> PosePrior:
 
 
 class FrameFitter:
-    """Body fit plus SMPL-X fingers and jaw; keeps the previous frame for warm starts."""
+    """Body fit plus SMPL-X fingers and jaw; keeps the previous frame for warm starts. Each frame's output also
+    keeps the MediaPipe landmarks it was fitted to (``landmarks (33, 6)``: pixels, visibility, world)."""
+
+    landmarks = True
 
     def __init__(self, model: BodyModel, camera: Camera, betas: np.ndarray, settings,
                  temporal: float = 0.0):
@@ -118,6 +121,7 @@ class FrameFitter:
         joints = smpl_order(fit.joints, self.model.family)
         return {"poses": poses.ravel(), "trans": fit.trans, "joints": joints,
                 "joints_2d": self.body.camera.project(joints), "confidence": fit.confidence,
+                "landmarks": np.column_stack([obs.pose_2d, obs.visibility, obs.world]).astype(np.float32),
                 "person_box": obs.box()}
 
     def joints(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
