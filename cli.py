@@ -164,7 +164,7 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
                "smoothing": 0.5 if args.smooth is None else args.smooth, "hands_and_face": not args.no_hands,
                "foot_lock": 1.0 if args.foot_lock is None else args.foot_lock,
                "pose_prior": 1.0 if args.pose_prior is None else args.pose_prior,
-               "contacts": args.contacts or "lifted",
+               "contacts": args.contacts or "learned",
                "person": args.person,
                "threads": args.threads, "cache_dir": str(args.cache.absolute()), "weights": str(weights or ""),
                "inputs": [str(p.absolute()) for p in args.inputs]}
@@ -410,9 +410,9 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--pose-prior", type=float, help="how strongly the fit keeps to poses seen in motion capture, "
                                                       "0 (off) to 3 (default 1)")
     rec.add_argument("--contacts", choices=("learned", "lifted", "rule"),
-                     help="video: foot contact from the temporal lifter reading MediaPipe's landmarks (default; the "
-                          "network estimators use the learned model), from the learned model on the fitted feet, or "
-                          "from the feet's height and speed")
+                     help="video: foot contact from the learned model on the fitted feet (default), from the temporal "
+                          "lifter reading MediaPipe's landmarks (the network estimators keep none and use the learned "
+                          "model), or from the feet's height and speed")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")

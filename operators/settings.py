@@ -63,7 +63,7 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                                         description="How strongly the fit keeps elbows, knees and spine to poses "
                                                     "seen in motion capture where the picture says little (0: off)")
     contacts: bpy.props.EnumProperty(
-        name="Foot contact", default="lifted",
+        name="Foot contact", default="learned",
         items=[("learned", "Learned", "Video: a network trained on motion capture tells when each heel and toe is "
                                       "planted, from the feet's motion in 3D and in the picture"),
                ("lifted", "From landmarks", "Video: the temporal lifter tells when each heel and toe is planted "

@@ -24,7 +24,7 @@ the real fits before grounding). Contact precision / recall against the truth's
 contacts, camera height and pitch error, root (pelvis) trajectory error after aligning the first frame (its
 position and heading), foot skate of the truth, the noisy fit and the grounded result. Every synthetic and
 rendered figure is given for the sources of contacts (the rule, the bundled learned model, and from pixels, where the
-result keeps MediaPipe's landmarks, the bundled temporal lifter's, the default); ``--video-contacts`` grounds one
+result keeps MediaPipe's landmarks, the bundled temporal lifter's); ``--video-contacts`` grounds one
 lock-free fit of each shared video with each.
 """
 
@@ -323,7 +323,7 @@ def seen_clip_of(name: str, body, seconds: float, size: int):
 
 def contact_sources(result: dict | None = None) -> list:
     """``(label, (contact model, scores))``: the rule (no model), the bundled learned model when there is one, and
-    where ``result`` kept the landmarks, the bundled temporal lifter's contacts read from them (the default)."""
+    where ``result`` kept the landmarks, the bundled temporal lifter's contacts read from them."""
     from pocket_mocap.core.grounding.contact_model import BUNDLED, ContactModel
     from pocket_mocap.core.lifting import temporal
 

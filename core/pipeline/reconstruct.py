@@ -51,8 +51,8 @@ class Settings:
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
-    contacts: str = "lifted"  # video: foot contact from the temporal lifter reading the landmarks ("lifted"; the
-    # learned model where the estimator keeps none), the learned model on the fitted feet, or "rule" (height, speed)
+    contacts: str = "learned"  # video: foot contact from the learned model on the fitted feet, the temporal lifter
+    # reading the landmarks ("lifted"; the learned model where the estimator keeps none), or "rule" (height, speed)
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod

@@ -80,7 +80,7 @@ def check_reconstruct(job: dict) -> dict:
         checked["foot_lock"] = number_in_range(job["foot_lock"], "foot lock strength", *FOOT_LOCK)
     if "pose_prior" in job:
         checked["pose_prior"] = number_in_range(job["pose_prior"], "pose prior strength", *POSE_PRIOR)
-    if job.get("contacts", "lifted") not in CONTACTS:
+    if job.get("contacts", "learned") not in CONTACTS:
         raise PocketMocapError(f'There is no foot contact source "{str(job["contacts"])[:40]}"; choose one of '
                                f'{", ".join(CONTACTS)}.')
     if "person" in job:

@@ -48,8 +48,10 @@ def read_clip(clip, rig: retarget.OpenRig, open_leg: float) -> dict | str:
     except READ_ERRORS as exc:
         return f"{clip.path}: {exc}"
     plausible = head_is_plausible(frames)
-    if plausible.sum() < SHORTEST or not plausible.all():
+    if not plausible.all():
         return f"{clip.path}: the head is folded back in {int((~plausible).sum())} frames"
+    if len(plausible) < SHORTEST:
+        return f"{clip.path}: {len(plausible)} frames, fewer than a window"
     motion = sampled.points
     limbs = rig_map.limbs
     scale = open_leg / max(leg_length(lambda name: retarget_positions.point_track(motion, limbs[name])), 0.2)
@@ -74,9 +76,6 @@ def build(mocap: Path) -> dict:
         read = read_clip(clip, rig, open_leg)
         if isinstance(read, str):
             skipped.append(read)
-            continue
-        if len(read["poses"]) < SHORTEST:
-            skipped.append(f"{clip.path}: {len(read['poses'])} frames")
             continue
         key = f"c{len(names)}"
         arrays[f"{key}_poses"], arrays[f"{key}_pelvis"] = read["poses"], read["pelvis"]
