@@ -14,13 +14,13 @@ their training record in the file's metadata; a file without one is refused with
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import PocketMocapError
 from .features import FEATURES, LANDMARKS, input_features
+from .weights import trained_session
 
 BUNDLED = Path(__file__).resolve().parent / "models" / "temporal_lifter.onnx"
 WINDOW = 27
@@ -61,24 +61,7 @@ class TemporalLifter:
     """One onnxruntime session of a trained temporal lifter."""
 
     def __init__(self, path: Path = BUNDLED):
-        import onnxruntime
-
-        if not path.is_file():
-            raise PocketMocapError(f"The temporal lifter's weights {path.name} are missing. Reinstall the extension.")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "2")))
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for broken files
-            raise PocketMocapError(f"The temporal lifter's weights {path.name} cannot be read "
-                                   f"({type(exc).__name__}). Reinstall the extension.") from None
-        record = {key.removeprefix("pocket_mocap."): value
-                  for key, value in self.session.get_modelmeta().custom_metadata_map.items()}
-        missing = [key for key in REQUIRED_METADATA if key not in record]
-        if missing or int(record.get("trained_steps", "0") or 0) <= 0:
-            raise PocketMocapError(f"{path.name} has no record of a training run ({', '.join(missing) or 'no steps'}"
-                                   "), so it is not used: only trained lifter weights run.")
+        self.session, record = trained_session(path, "temporal lifter", REQUIRED_METADATA)
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].shape[-1] != FEATURES + 1 or len(self.session.get_outputs()) != 2:
             raise PocketMocapError(f"{path.name} is not a temporal lifter this version can run (it expects "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT
+from support.onnx_files import save_graph
 
 from pocket_mocap.core.errors import PocketMocapError
 from pocket_mocap.core.lifting.features import FEATURES, input_features, person_box
@@ -51,19 +52,13 @@ def test_bundled_lifter_carries_its_training_record():
 
 
 def _untrained_onnx(path: Path, metadata: dict[str, str]) -> Path:
-    import onnx
     from onnx import TensorProto, helper
 
     weight = helper.make_tensor("w", TensorProto.FLOAT, (FEATURES, 129 * 3), np.zeros(FEATURES * 387).tolist())
     graph = helper.make_graph([helper.make_node("MatMul", ["features", "w"], ["points"])], "lifter",
                               [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, FEATURES])],
                               [helper.make_tensor_value_info("points", TensorProto.FLOAT, [1, 387])], [weight])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, value in metadata.items():
-        model.metadata_props.add(key=f"pocket_mocap.{key}", value=value)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path, metadata)
 
 
 def test_weights_without_a_training_record_are_refused(tmp_path):

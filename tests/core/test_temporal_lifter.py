@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from conftest import SHARED_MEDIA
+from support.onnx_files import save_graph
 
 from pocket_mocap.core.errors import PocketMocapError
 from pocket_mocap.core.lifting.features import FEATURES
@@ -49,7 +50,6 @@ def test_resampling_keeps_a_linear_motion_and_the_frame_count():
 
 
 def _untrained_onnx(path, metadata: dict[str, str]):
-    import onnx
     from onnx import TensorProto, helper
 
     inputs = FEATURES + 1
@@ -67,12 +67,7 @@ def _untrained_onnx(path, metadata: dict[str, str]):
                                                                                  [1, "t", inputs])],
                               [helper.make_tensor_value_info("points", TensorProto.FLOAT, [1, "f", 129, 3]),
                                helper.make_tensor_value_info("contacts", TensorProto.FLOAT, [1, "f", 4])], constants)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, value in metadata.items():
-        model.metadata_props.add(key=f"pocket_mocap.{key}", value=value)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path, metadata)
 
 
 def test_weights_without_a_training_record_are_refused(tmp_path):
