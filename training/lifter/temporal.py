@@ -4,8 +4,8 @@ random static camera, with MediaPipe's measured errors made to move in time as a
 A window is ``WINDOW`` consecutive frames (30 fps) of one clip: per frame the lifter's 201 input features
 (core/lifting/features.py) and whether a person was seen; the targets are the centre frame's 33 landmark points
 (hip-centred) and 96 keypoints (pelvis-relative), camera axes, metres, and its four foot contacts (left heel, left
-toe, right heel, right toe: the point within ``CONTACT_HEIGHT_M`` of where it is planted and slower than
-``CONTACT_SPEED_M_S`` along the floor, as training/synth/sequences.py labels them).
+toe, right heel, right toe: the point within ``CONTACT_HEIGHT_M`` of its lowest (5th percentile) height and slower
+than ``CONTACT_SPEED_M_S`` along the floor, training/synth/sequences.py's thresholds).
 
 The measured error model (``Corruption.measured()``) is per frame. A tracker's errors are not independent from frame
 to frame, so each error here is a mix of a smooth part (a Gaussian over a few frames) and a frame-to-frame part, with
@@ -45,8 +45,7 @@ def posed_points(kit: OpenBodyKit, poses: np.ndarray, pelvis: np.ndarray, betas:
     """The open body with ``betas (10,)`` in ``poses (F, J, 3)`` (J <= 55, the rest zero) with its pelvis joint at
     ``pelvis (F, 3)``: landmark points ``(F, 33, 3)`` and keypoints ``(F, 96, 3)`` (24 SMPL joints, 5 leaves, 67
     markers), float64."""
-    sampler = LifterSampler.__new__(LifterSampler)
-    sampler.kit = kit
+    sampler = LifterSampler(None, kit)  # its landmark and keypoint tables; no pose bank needed
     rest = kit.joint_template + kit.joint_shape[..., :10] @ betas
     surface = kit.points.template.astype(np.float64) + kit.points.shape[..., :10].astype(np.float64) @ betas
     parts = []
