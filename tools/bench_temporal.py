@@ -30,16 +30,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from bench_lifting import HIPS_IN_LIMBS, JOINT_LIMBS  # noqa: E402 - the same points, the same way
 
 from core.lifting.features import HIPS, input_features  # noqa: E402
 from core.lifting.temporal import BUNDLED, TemporalLifter, clip_features  # noqa: E402
+from core.pipeline.smoothing import jitter  # noqa: E402
 from training.lifter.mediapipe_errors import LIMBS as LANDMARK_LIMBS  # noqa: E402
 from training.lifter.mediapipe_errors import pa_error  # noqa: E402
 
 MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
 CLIPS = ("002/002_10", "005/005_03", "005/005_14", "005/005_17", "007/007_08")  # the held-out CC_Base trials
-JOINT_LIMBS = [16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8]  # LANDMARK_LIMBS's points as SMPL joints, same order
-HIPS_IN_LIMBS = [6, 7]
 
 
 def figures(predicted: np.ndarray, truth: np.ndarray, fps: float) -> dict[str, float]:
@@ -47,13 +49,6 @@ def figures(predicted: np.ndarray, truth: np.ndarray, fps: float) -> dict[str, f
     centred = [points - points[:, HIPS_IN_LIMBS].mean(axis=1, keepdims=True) for points in (predicted, truth)]
     root = np.linalg.norm(centred[0] - centred[1], axis=-1).mean(axis=1) * 1000
     return {"pa": pa, "root": root, "jitter": jitter(centred[0], fps)}
-
-
-def jitter(points: np.ndarray, fps: float) -> float:
-    """Mean acceleration (m/s²) of ``points (F, K, 3)``."""
-    if len(points) < 3:
-        return float("nan")
-    return float(np.linalg.norm(np.diff(points, 2, axis=0), axis=-1).mean() * fps * fps)
 
 
 def clip_data(name: str, body, kit, seconds: float, size: int, lifter: Path | None, keep: Path | None) -> dict | str:
