@@ -164,7 +164,7 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
                "smoothing": 0.5 if args.smooth is None else args.smooth, "hands_and_face": not args.no_hands,
                "foot_lock": 1.0 if args.foot_lock is None else args.foot_lock,
                "pose_prior": 1.0 if args.pose_prior is None else args.pose_prior,
-               "contacts": args.contacts or "learned",
+               "contacts": args.contacts or "learned", "temporal_lifter": args.temporal_lifter is not False,
                "person": args.person,
                "threads": args.threads, "cache_dir": str(args.cache.absolute()), "weights": str(weights or ""),
                "inputs": [str(p.absolute()) for p in args.inputs]}
@@ -182,6 +182,10 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
         notes.insert(0, "--foot-lock is ignored: it holds planted feet in videos, and every input is a photo.")
     if args.contacts is not None and all(media.media_kind(path) == "photo" for path in inputs):
         notes.insert(0, "--contacts is ignored: it finds planted feet in videos, and every input is a photo.")
+    if args.temporal_lifter is not None and (args.estimator != "keypoints" or
+                                             all(media.media_kind(path) == "photo" for path in inputs)):
+        flag = "--temporal-lifter" if args.temporal_lifter else "--no-temporal-lifter"
+        notes.insert(0, f"{flag} is ignored: it changes only the keypoint-guided estimator's fit of videos.")
     for problem in [output_problem(target) for target in targets] + [
             free_space_problem(output.parent, SPACE_NEEDED[suffix] * len(targets)), cache_problem(request)]:
         if problem:
@@ -413,6 +417,10 @@ def parser() -> argparse.ArgumentParser:
                      help="video: foot contact from the learned model on the fitted feet (default), from the temporal "
                           "lifter reading MediaPipe's landmarks (the network estimators keep none and use the learned "
                           "model), or from the feet's height and speed")
+    rec.add_argument("--temporal-lifter", action=argparse.BooleanOptionalAction,
+                     help="video, keypoint-guided estimator: fit every frame a second time, to where the temporal "
+                          "lifter puts the body from 27 frames of landmarks (default; --no-temporal-lifter: the "
+                          "first fit alone, to MediaPipe's own 3D)")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")

@@ -76,7 +76,7 @@ def reconstruct_request(context: bpy.types.Context) -> dict:
             "body_model": settings.body_model, "body_file": user_model_path(context, settings.body_model),
             "gender": settings.gender, "fov_degrees": settings.fov, "smoothing": settings.smoothing,
             "foot_lock": settings.foot_lock, "pose_prior": settings.pose_prior, "contacts": settings.contacts,
-            "hands_and_face": settings.hands_and_face,
+            "temporal_lifter": settings.temporal_lifter, "hands_and_face": settings.hands_and_face,
             "weights": user_weights_path(context, settings.estimator)}
 
 

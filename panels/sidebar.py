@@ -67,6 +67,7 @@ class POCKETMOCAP_PT_reconstruct(SidebarPanel, bpy.types.Panel):
         column.prop(settings, "foot_lock")
         column.prop(settings, "contacts")
         column.prop(settings, "pose_prior")
+        column.prop(settings, "temporal_lifter")
         row = layout.row()
         row.prop(settings, "hands_and_face")
         row.prop(settings, "add_camera")

@@ -8,16 +8,19 @@ Each clip: its first ``--seconds`` on the open body in a random look over one st
 camera (training/contact/renders.py), ``--size`` pixels square. The landmark stage runs on the frames as the video
 job runs it (tracking, one person); where it finds the person in under half the frames the clip is drawn again in
 another look (at most three), since finding people is not what this measures. The fit rows are the reconstruct
-job on the same frames written as a video (default settings; the per-frame lifter's row through the job's
-``lifter`` setting).
+job on the same frames written as a video: with default settings (the first fit, then the second fit to the
+temporal lifter's points), with ``temporal_lifter`` off (the first fit alone, the default before), and with the
+per-frame lifter (the job's ``lifter`` setting).
 
 Figures over the 12 limb points, mm, over every frame the person was found in: PA-MPJPE and MPJPE after putting the
-mid-hips together (root-aligned), medians and means; jitter, the mean acceleration of the hip-centred limb points
-(m/s², the truth's own given); and foot contact (left/right heel and toe) precision and recall against the clip's
-truth contacts, for the temporal lifter and for the job's grounding: the bundled contact model on the fit, and the
-bundled temporal lifter's contacts through the job's ``contacts="lifted"`` (the product's path, hysteresis
-included). Raw MediaPipe and the lifters are judged on their landmark points against the truth's, the fits on their
-SMPL joints against the truth's.
+mid-hips together (root-aligned), medians and means; in the picture, the mean distance (px) from where each row
+puts the points (MediaPipe's image landmarks for the landmark rows, the fits' joints seen by the job's camera) to
+where the camera sees the truth's; jitter, the mean acceleration of the hip-centred limb points (m/s², the truth's
+own given); and foot contact (left/right heel and toe) precision and recall against the clip's truth contacts, for
+the temporal lifter and for the job's grounding: the bundled contact model on the default fit and on the first fit
+alone, and the bundled temporal lifter's contacts through the job's ``contacts="lifted"`` (the product's path,
+hysteresis included). Raw MediaPipe and the lifters are judged on their landmark points against the truth's, the
+fits on their SMPL joints against the truth's.
 """
 
 from __future__ import annotations
@@ -44,11 +47,19 @@ MOCAP = ROOT.parent / "shared" / "mocap" / "bvh"
 CLIPS = ("002/002_10", "005/005_03", "005/005_14", "005/005_17", "007/007_08")  # the held-out CC_Base trials
 
 
-def figures(predicted: np.ndarray, truth: np.ndarray, fps: float) -> dict[str, float]:
+def figures(predicted: np.ndarray, truth: np.ndarray, fps: float, pixels: np.ndarray, camera: tuple) -> dict:
+    """Per frame: PA-MPJPE and root-aligned error (mm), and the distance in the picture (px) from ``pixels``
+    (where the row puts the points on the image) to the truth's points seen through ``camera`` (focal, centre);
+    the jitter of the row's hip-centred points."""
     pa = pa_error(predicted, truth) * 1000
     centred = [points - points[:, HIPS_IN_LIMBS].mean(axis=1, keepdims=True) for points in (predicted, truth)]
     root = np.linalg.norm(centred[0] - centred[1], axis=-1).mean(axis=1) * 1000
-    return {"pa": pa, "root": root, "jitter": jitter(centred[0], fps)}
+    image = np.linalg.norm(pixels - project(truth, *camera), axis=-1).mean(axis=1)
+    return {"pa": pa, "root": root, "image": image, "jitter": jitter(centred[0], fps)}
+
+
+def project(points: np.ndarray, focal: float, centre: tuple[float, float]) -> np.ndarray:
+    return points[..., :2] / points[..., 2:] * focal + np.asarray(centre)
 
 
 def clip_data(name: str, body, kit, seconds: float, size: int, lifter: Path | None, keep: Path | None) -> dict | str:
@@ -68,6 +79,9 @@ def clip_data(name: str, body, kit, seconds: float, size: int, lifter: Path | No
     if isinstance(fit, str):
         return fit
     data |= {"fit_joints": fit["joints"], "fit_contacts": fit["contacts"]}
+    first = reconstruct_frames(name.replace("/", "_"), frames, fps, focal, temporal_lifter=False)
+    if not isinstance(first, str):
+        data |= {"first_fit_joints": first["joints"], "first_fit_contacts": first["contacts"]}
     if BUNDLED.is_file():  # the job grounding on the bundled temporal lifter's contacts
         lifted = reconstruct_frames(name.replace("/", "_"), frames, fps, focal, contacts="lifted")
         if not isinstance(lifted, str):
@@ -112,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     lifter = onnxruntime.InferenceSession(str(args.lifter), providers=["CPUExecutionProvider"]) \
         if args.lifter and args.lifter.is_file() else None
     rows: dict[str, list] = {}
-    grounding = {"grounding (fit + contact model)": "fit_contacts",
-                 "grounding (the bundled lifter's contacts)": "lifted_contacts"}
+    grounding = {"grounding (the job, contact model)": "fit_contacts",
+                 "grounding (first fit alone, contact model)": "first_fit_contacts",
+                 "grounding (the job, lifter's contacts)": "lifted_contacts"}
     contacts = {(source, labels): np.zeros(3) for source in [*temporal, *grounding]
                 for labels in ("contacts", "clip_contacts")}
     truth_jitter = []
@@ -141,14 +156,19 @@ def main(argv: list[str] | None = None) -> int:
         for label, lifter_file in temporal.items():
             landmarks, _, probabilities[label] = lifter_file.lift(features, fps)
             found[label] = landmarks[seen][:, LANDMARK_LIMBS]
-        for label, points in found.items():
-            rows.setdefault(label, []).append(figures(points, truth, fps))
-        fits = {"fit (the default)": data["fit_joints"]}
+        camera = (float(data["focal"]), centre)
+        for label, points in found.items():  # where MediaPipe put the landmarks in the picture
+            rows.setdefault(label, []).append(figures(points, truth, fps, data["pixels"][seen][:, LANDMARK_LIMBS],
+                                                      camera))
+        fits = {"the job (default: refitted)": data["fit_joints"]}
+        if "first_fit_joints" in data:
+            fits["first fit alone (old default)"] = data["first_fit_joints"]
         if "lifter_fit_joints" in data:
             fits["per-frame lifter + fit"] = data["lifter_fit_joints"]
         for label, joints in fits.items():
             joints = joints[0] if joints.ndim == 4 else joints
-            rows.setdefault(label, []).append(figures(joints[seen][:, JOINT_LIMBS], truth_joints, fps))
+            joints = joints[seen][:, JOINT_LIMBS]
+            rows.setdefault(label, []).append(figures(joints, truth_joints, fps, project(joints, *camera), camera))
         for labels in ("contacts", "clip_contacts"):
             for label, found_probabilities in probabilities.items():
                 contacts[label, labels] += contact_figures(found_probabilities[seen], data[labels][seen])
@@ -162,13 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"\n{len(truth_jitter)} held-out clips, {args.seconds:g} s each at {args.size} px; the truth's jitter "
           f"{np.mean(truth_jitter):.2f} m/s²")
-    columns = ("PA-MPJPE median", "PA-MPJPE mean", "root-aligned median", "root-aligned mean", "jitter m/s²")
+    columns = ("PA-MPJPE median", "PA-MPJPE mean", "root-aligned median", "root-aligned mean", "picture px mean",
+               "jitter m/s²")
     print(f"{'':34s}" + "".join(f"{c:>21s}" for c in columns))
     for label, parts in rows.items():
-        pa = np.concatenate([p["pa"] for p in parts])
-        root = np.concatenate([p["root"] for p in parts])
-        values = (np.median(pa), pa.mean(), np.median(root), root.mean(), np.mean([p["jitter"] for p in parts]))
-        print(f"{label:34s}" + "".join(f"{v:21.1f}" if i < 4 else f"{v:21.2f}" for i, v in enumerate(values)))
+        pa, root, image = (np.concatenate([p[key] for p in parts]) for key in ("pa", "root", "image"))
+        values = (np.median(pa), pa.mean(), np.median(root), root.mean(), image.mean(),
+                  np.mean([p["jitter"] for p in parts]))
+        print(f"{label:34s}" + "".join(f"{v:21.1f}" if i < 5 else f"{v:21.2f}" for i, v in enumerate(values)))
     print("\nfoot contact, pooled over the clips' seen frames, against the truth's landmark heel and toe (the lifter's "
           "labels) and against the grounding benchmark's sole points:")
     for (label, labels), (hits, found_count, real) in contacts.items():

@@ -82,9 +82,16 @@ class TemporalLifter:
         contacts = 1.0 / (1.0 + np.exp(-resample(logits[0].astype(np.float64), RATE, fps, count)))
         return points[:, :LANDMARKS], points[:, LANDMARKS:], contacts
 
+    def read(self, landmarks: np.ndarray, seen: np.ndarray, focal: float, centre: tuple[float, float], fps: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """One person's landmark points ``(F, 33, 3)`` and foot contact probabilities ``(F, 4)`` from the landmarks
+        a video job keeps (``landmarks (F, 33, 6)``: pixels, visibility, world) and the frames they were seen in;
+        probabilities are 0 where the person was not seen."""
+        features = clip_features(landmarks[..., :2], landmarks[..., 2], landmarks[..., 3:], seen, focal, centre)
+        points, _, contacts = self.lift(features, fps)
+        return points, np.where(np.asarray(seen, bool)[:, None], contacts, 0.0)
+
     def contacts(self, landmarks: np.ndarray, seen: np.ndarray, focal: float, centre: tuple[float, float],
                  fps: float) -> np.ndarray:
-        """One person's foot contact probabilities ``(F, 4)`` from the landmarks a video job keeps (``landmarks
-        (F, 33, 6)``: pixels, visibility, world) and the frames they were seen in; 0 where they were not."""
-        features = clip_features(landmarks[..., :2], landmarks[..., 2], landmarks[..., 3:], seen, focal, centre)
-        return np.where(np.asarray(seen, bool)[:, None], self.lift(features, fps)[2], 0.0)
+        """:meth:`read`'s foot contact probabilities ``(F, 4)``."""
+        return self.read(landmarks, seen, focal, centre, fps)[1]

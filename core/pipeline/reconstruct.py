@@ -18,7 +18,7 @@ from ..bodymodel.library import load_body
 from ..bodymodel.model import BodyModel
 from ..errors import JobCancelled, MediaError, PocketMocapError
 from ..estimators.keypoints.estimator import KeypointEstimator
-from ..estimators.keypoints.fit import Camera
+from ..estimators.keypoints.fit import Camera, Observation
 from ..fileio import write_json_atomically
 from ..grounding.camera_motion import BackgroundMotion
 from ..tracking.detect import MAX_PEOPLE
@@ -27,7 +27,7 @@ from .readahead import ReadAhead
 from .results import ChunkStore, write_result
 from .smoothing import OneEuroFilter, backward_pass, filtered_rotations
 
-RESULT_VERSION = 5  # bump when results change meaning: old cached results are then not reused (5: the landmarks kept)
+RESULT_VERSION = 6  # bump when results change meaning: old cached results are then not reused (6: the second fit)
 SHAPE_FRAMES = 30  # frames whose limb lengths set a video's body shape, at most
 SHAPE_SECONDS = 1.0  # and at most this much of the video: at a low frame rate the fit need not wait 30 frames
 READ_AHEAD_BYTES = 64 * 2**20  # decoded frames waiting for the fit: as many as fit in this, 2 to SHAPE_FRAMES
@@ -49,6 +49,7 @@ class Settings:
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
+    temporal_lifter: bool = True  # video, keypoints estimator: a second fit to the temporal lifter's 3D points
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     contacts: str = "learned"  # video: foot contact from the learned model on the fitted feet, the temporal lifter
@@ -286,6 +287,7 @@ def _network(name: str):
 
 LANDMARK_POINTS = 33
 MIN_TRACK_SECONDS = 0.5  # an identity seen for less (a passer-by's glimpse, a false detection) is left out
+REFITTED = ("poses", "trans", "joints", "joints_2d", "confidence")  # what a second fit replaces
 MAX_TRACKS = 2 * MAX_PEOPLE  # identities in one video (people come and go); later ones are left out, with a warning
 
 
@@ -330,6 +332,28 @@ class Lane:
             joints = np.stack([self.fitter.joints(p, t) for p, t in zip(poses, trans, strict=True)])
             frames["poses"][start:stop], frames["trans"][start:stop] = poses, trans
             frames["joints"][start:stop], frames["joints_2d"][start:stop] = joints, camera.project(joints)
+
+    def refit(self, frames: dict, points: np.ndarray, camera: Camera, size: tuple[int, int], fps: float,
+              smoothing: float, ctx: TaskContext) -> None:
+        """This person's seen frames (``frames``: their ``(F, ...)`` arrays, changed in place) fitted again in order
+        to the landmark ``points (F, 33, 3)`` in place of MediaPipe's world landmarks, fingers and jaw kept, and
+        smoothed forward afresh (:meth:`centred` runs back over them after); frames without the person hold the
+        last refitted pose."""
+        self.filters = {name: OneEuroFilter(fps, smoothing) for name in ("rotations", "trans")}
+        last = None
+        for index, present in enumerate(np.asarray(frames["presence"]) > 0):
+            if not present:
+                if last is not None:
+                    for key in ("poses", "trans", "joints", "joints_2d"):
+                        frames[key][index] = last[key]
+                continue
+            ctx.check_cancelled()
+            landmarks = np.asarray(frames["landmarks"][index], np.float64)
+            obs = Observation(*size, landmarks[:, :2], landmarks[:, 2], points[index])
+            refitted = self.fitter.refit(obs, frames["poses"][index], frames["trans"][index], last is None)
+            last = self._smooth_output(refitted, camera)
+            for key in REFITTED:
+                frames[key][index] = last[key]
 
     def absent(self) -> dict:
         """A frame without this person: the last pose held, or the rest pose before the first; confidence 0."""
@@ -434,10 +458,31 @@ class VideoReconstruction:
         if not len(ids) or not np.any(frames["presence"] > 0):
             raise MediaError(f'No person was found in any frame of "{self.info.path.name}".')
         frames = self._at_constant_rate(frames)
+        if self.settings.temporal_lifter and "landmarks" in frames:
+            try:
+                self._refit(ids, frames)
+            except JobCancelled:
+                self._keep_partial()
+                raise
         self._centre(ids, frames)
         people = self._people(ids, frames)
         self._report_gaps(people)
         return people
+
+    def _refit(self, ids: np.ndarray, frames: dict) -> None:
+        """Every person's frames fitted again (in place in ``frames``) to the temporal lifter's 3D, which it reads
+        from the landmarks the first fit kept, 27 frames at a time."""
+        from ..lifting.temporal import TemporalLifter
+
+        lifter = TemporalLifter()
+        for row, track_id in enumerate(ids):
+            own = {key: frames[key][row] for key in REFITTED + ("presence", "landmarks")}
+            seen = own["presence"] > 0
+            if seen.any():
+                points, _ = lifter.read(own["landmarks"], seen, self.camera.focal, (self.camera.cx, self.camera.cy),
+                                        self.fps)
+                self.lanes[int(track_id)].refit(own, points, self.camera, (self.info.width, self.info.height),
+                                                self.fps, self.settings.smoothing, self.run_progress.ctx)
 
     def _centre(self, ids: np.ndarray, frames: dict) -> None:
         """Every person's smoothing run back over the finished clip (in place in ``frames``): no lag, less jitter."""

@@ -93,15 +93,18 @@ def test_bad_files_are_explained(tmp_path, name, data, expected):
 
 
 @needs_media
-def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
+@pytest.mark.parametrize("refit", [False, True])
+def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path, refit):
     # Foot lock and smoothing off: the lock holds each contact at its median over the whole clip, and the smoothing
     # runs back over the finished clip, so a resumed run's last frames (tracked anew from the saved state) would
-    # move the first chunk's poses too if they differed at all.
-    reference_job, reference = reconstruct([SHORT_VIDEO], tmp_path / "whole", foot_lock=0.0, smoothing=0.0)
+    # move the first chunk's poses too if they differed at all. With the second fit (``refit``), the temporal
+    # lifter reads each frame with its neighbours: the first chunk's last frames see the resumed ones.
+    settings = {"foot_lock": 0.0, "smoothing": 0.0, "temporal_lifter": refit}
+    reference_job, reference = reconstruct([SHORT_VIDEO], tmp_path / "whole", **settings)
     assert reference.state == "done", reference.message
     expected = load(reference)
     job = Job({"kind": "reconstruct", "inputs": [str(SHORT_VIDEO)], "cache_dir": str(tmp_path / "cache"),
-               "foot_lock": 0.0, "smoothing": 0.0}, tmp_path / "first")
+               **settings}, tmp_path / "first")
     job.start()
     deadline = time.monotonic() + 120
     while not list((tmp_path / "cache").glob("results/*/chunks/chunk_*.npz")) and time.monotonic() < deadline:
@@ -109,22 +112,24 @@ def test_killed_video_job_resumes_without_losing_or_repeating_frames(tmp_path):
         time.sleep(0.05)
     job._process.kill()  # mid-video, after the first chunk
     assert job.run_to_end(10).state == "failed"
-    _, resumed = reconstruct([SHORT_VIDEO], tmp_path, "second", foot_lock=0.0, smoothing=0.0)
+    _, resumed = reconstruct([SHORT_VIDEO], tmp_path, "second", **settings)
     assert resumed.state == "done", resumed.message
     result = load(resumed)
     assert len(result["poses"]) == len(expected["poses"]) == 40
     first_chunk = 24  # two seconds at 12 fps
-    assert np.allclose(result["poses"][:first_chunk], expected["poses"][:first_chunk], atol=1e-5)
+    unaffected = first_chunk - (6 if refit else 0)  # the lifter's 13 frames of look-ahead at 30 fps, at 12 fps
+    assert np.allclose(result["poses"][:unaffected], expected["poses"][:unaffected], atol=1e-5)
     assert np.all(np.abs(np.diff(result["trans"][:, 2])) < 0.5), "no jump where the job resumed"
 
 
 @needs_media
 def test_a_video_is_smoothed_back_over_the_finished_clip(tmp_path):
     """The result is the streamed smoothing (what the chunks hold) run back in time once the clip is done: no lag.
-    Foot lock off, so that grounding leaves the camera-space poses as the smoothing made them."""
+    Foot lock off, so that grounding leaves the camera-space poses as the smoothing made them, and the second fit
+    off, which replaces the chunks' poses (``Lane.refit``: the same smoothing, run on its own output)."""
     from pocket_mocap.core.pipeline.smoothing import backward_pass
 
-    _, outcome = reconstruct([SHORT_VIDEO], tmp_path, foot_lock=0.0)
+    _, outcome = reconstruct([SHORT_VIDEO], tmp_path, foot_lock=0.0, temporal_lifter=False)  # no second fit
     assert outcome.state == "done", outcome.message
     result = load(outcome)
     chunks = [np.load(path) for path in sorted((tmp_path / "cache").glob("results/*/chunks/chunk_*.npz"))]

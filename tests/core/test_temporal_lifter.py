@@ -1,10 +1,11 @@
 """The temporal lifter at run time (core/lifting/temporal.py): a clip's input layout with frames where the person is
-not seen, resampling, refusal of files without a training record, the bundled file's record, and a video job that
-grounds on its foot contacts."""
+not seen, resampling, refusal of files without a training record, the bundled file's record, a video job that
+grounds on its foot contacts, and the second fit to its points (the ``temporal_lifter`` setting)."""
 
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -139,3 +140,110 @@ def test_a_video_job_grounds_on_the_lifters_contacts(tmp_path):
     flags = result["contacts"] >= 0.5
     sure = (raw > 0.8) | (raw < 0.2)
     assert flags.any() and np.mean(flags[sure] == (raw[sure] > 0.5)) > 0.9  # the job planted what the lifter said
+
+
+class _Recording:
+    """A fitter that records what a second fit is given and answers with the call's number."""
+
+    landmarks = True
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def refit(self, obs, poses, trans, first):
+        self.calls.append((obs, np.array(poses), np.array(trans), first))
+        value = 0.01 * len(self.calls)
+        return {"poses": np.full(6, value), "trans": np.full(3, value), "joints": np.zeros((24, 3)),
+                "joints_2d": np.zeros((24, 2)), "confidence": value}
+
+    def joints(self, poses, trans):
+        return np.tile(trans, (24, 1))
+
+
+def test_a_second_fit_reads_the_lifters_points_frame_after_frame_and_holds_the_gaps(tmp_path):
+    from pocket_mocap.core.estimators.keypoints.fit import Camera
+    from pocket_mocap.core.pipeline.reconstruct import Lane
+    from pocket_mocap.core.worker.context import TaskContext
+
+    rng = np.random.default_rng(3)
+    presence = np.array([0, 1, 1, 0, 1, 0], float)
+    frames = {"poses": rng.normal(0, 0.1, (6, 6)).astype(np.float32), "trans": rng.normal(0, 1, (6, 3)),
+              "joints": rng.normal(0, 1, (6, 24, 3)), "joints_2d": rng.normal(0, 1, (6, 24, 2)),
+              "confidence": presence * 0.7, "presence": presence, "landmarks": rng.normal(0, 1, (6, 33, 6))}
+    first_pass = {key: value.copy() for key, value in frames.items()}
+    points = rng.normal(0, 0.3, (6, 33, 3))
+    fitter = _Recording()
+    Lane(1, np.zeros(10), fitter, 30.0, 0.0, 2).refit(frames, points, Camera(600.0, 320.0, 240.0), (640, 480),
+                                                       30.0, 0.0, TaskContext(print, threading.Event(), tmp_path))
+    assert [first for *_, first in fitter.calls] == [True, False, False]
+    for (obs, poses, trans, _), index in zip(fitter.calls, (1, 2, 4), strict=True):
+        np.testing.assert_array_equal(obs.world, points[index])  # the lifter's points, not MediaPipe's world
+        np.testing.assert_array_equal(obs.pose_2d, first_pass["landmarks"][index, :, :2])
+        np.testing.assert_array_equal(poses, first_pass["poses"][index])  # the start; fingers and jaw kept
+        np.testing.assert_array_equal(trans, first_pass["trans"][index])
+        assert (obs.width, obs.height) == (640, 480)
+    np.testing.assert_allclose(frames["trans"][[1, 2, 4]], [[0.01] * 3, [0.02] * 3, [0.03] * 3], atol=1e-6)
+    np.testing.assert_allclose(frames["confidence"], [0, 0.01, 0.02, 0, 0.03, 0], atol=1e-6)
+    for held, source in ((3, 2), (5, 4)):  # a gap holds the last refitted pose, confidence 0
+        for key in ("poses", "trans", "joints", "joints_2d"):
+            np.testing.assert_array_equal(frames[key][held], frames[key][source])
+    for key in ("poses", "trans", "joints", "joints_2d", "landmarks"):  # before the first sighting: untouched
+        np.testing.assert_array_equal(frames[key][0], first_pass[key][0])
+    np.testing.assert_array_equal(frames["landmarks"], first_pass["landmarks"])
+
+    from pocket_mocap.core.errors import JobCancelled
+
+    stop = threading.Event()
+    stop.set()  # the user cancels while the second fit runs: it stops at once (the job keeps the first pass)
+    lane, cancelled = Lane(1, np.zeros(10), _Recording(), 30.0, 0.0, 2), TaskContext(print, stop, tmp_path)
+    with pytest.raises(JobCancelled):
+        lane.refit(frames, points, Camera(600.0, 320.0, 240.0), (640, 480), 30.0, 0.0, cancelled)
+
+
+@needs_weights
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real video")
+def test_a_video_job_fits_again_to_the_temporal_lifters_points(tmp_path):
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.worker.job import Job
+
+    video = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"  # 40 frames
+    results = {}
+    for refit in (False, True):
+        job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(tmp_path / "cache"),
+                   "temporal_lifter": refit}, tmp_path / f"job-{refit}")
+        outcome = job.run_to_end(300)
+        assert outcome.state == "done", outcome.message
+        with np.load(outcome.summary["results"][0]["result"]) as data:
+            results[refit] = {key: data[key] for key in data.files}
+    first, second = results[False], results[True]
+    np.testing.assert_array_equal(second["landmarks"], first["landmarks"])  # the same first pass, kept as it was
+    seen = first["confidence"] > 0
+    intrinsics = first["camera_intrinsics"]
+    points, _ = TemporalLifter().read(first["landmarks"], seen, float(intrinsics[0, 0]),
+                                      (float(intrinsics[0, 2]), float(intrinsics[1, 2])),
+                                      float(first["mocap_framerate"]))
+    limbs, landmarks = [4, 5, 7, 8, 18, 19, 20, 21], [25, 26, 27, 28, 13, 14, 15, 16]  # knees, ankles, elbows, wrists
+
+    def off_the_points(result):
+        joints = result["joints"][seen]
+        joints = joints[:, limbs] - joints[:, [1, 2]].mean(axis=1, keepdims=True)
+        lifted = points[seen][:, landmarks] - points[seen][:, [23, 24]].mean(axis=1, keepdims=True)
+        return float(np.linalg.norm(joints - lifted, axis=-1).mean())
+
+    assert off_the_points(second) < 0.8 * off_the_points(first)
+
+    from pocket_mocap.core.bodymodel.library import load_body
+    from pocket_mocap.core.estimators.keypoints.estimator import FrameFitter
+    from pocket_mocap.core.estimators.keypoints.fit import Camera, Observation
+    from pocket_mocap.core.pipeline.reconstruct import Settings
+
+    frame = int(np.flatnonzero(seen)[len(np.flatnonzero(seen)) // 2])
+    camera = Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2]))
+    fitter = FrameFitter(load_body("open", "smplx", "", "neutral"), camera, first["betas"], Settings(), 0.2)
+    landmarks = first["landmarks"][frame].astype(np.float64)
+    obs = Observation(1080, 1920, landmarks[:, :2], landmarks[:, 2], points[frame])
+    poses = first["poses"][frame].astype(np.float64).copy()
+    poses[22 * 3:] = np.random.default_rng(0).normal(0, 0.2, len(poses) - 22 * 3)  # fingers, jaw and eyes
+    refitted = fitter.refit(obs, poses, first["trans"][frame], first=True)
+    np.testing.assert_allclose(refitted["poses"][22 * 3:], poses[22 * 3:], atol=1e-5)  # kept as they were
+    assert np.abs(refitted["poses"][:22 * 3] - poses[:22 * 3]).mean() > 0.01 and "landmarks" not in refitted

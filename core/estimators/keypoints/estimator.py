@@ -17,10 +17,12 @@ from ...prior.gmm import PosePrior
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
 from .detect import PeopleDetector
-from .fit import PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Observation, fit_shape
+from .fit import BODY_JOINTS, PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Observation, fit_shape
 from .hands import finger_rotations, finger_tips, jaw_rotation
 
 VIDEO_ITERATIONS = 4
+FIRST_PASS_ITERATIONS = 2  # with the temporal lifter's second fit, the first only starts it
+REFIT_ITERATIONS = 2  # the second fit (``refit``)
 
 
 class KeypointEstimator:
@@ -102,8 +104,10 @@ class FrameFitter:
         self.tips = finger_tips(model.shaped_vertices(betas), model.weights, self.body.rest) \
             if model.family == "smplx" else None
 
-    def estimate(self, obs: Observation, iterations: int = VIDEO_ITERATIONS) -> dict:
-        return self.fit(obs, iterations)
+    def estimate(self, obs: Observation, iterations: int | None = None) -> dict:
+        """A video frame (``iterations`` for a photo)."""
+        refitted = getattr(self.settings, "temporal_lifter", False)
+        return self.fit(obs, iterations or (FIRST_PASS_ITERATIONS if refitted else VIDEO_ITERATIONS))
 
     def state(self) -> dict:
         return {"previous": self.previous, "fixed": self.body.fixed}
@@ -112,8 +116,22 @@ class FrameFitter:
         if state.get("previous") is not None:
             self.previous = np.asarray(state["previous"])
             self.body.fixed[:] = np.asarray(state["fixed"])
-    def fit(self, obs: Observation, iterations: int) -> dict:
-        fit = self.body.fit(obs, self.previous, self.weights, iterations)
+    def refit(self, obs: Observation, poses: np.ndarray, trans: np.ndarray, first: bool) -> dict:
+        """The frame fitted again to ``obs`` in a second pass over the clip, frame after frame, keeping the fingers,
+        jaw and eyes of the first pass's ``poses (J*3,)``; ``first``: the clip's first frame, which starts from the
+        first pass's pose and ``trans (3,)`` (the others from the frame before). The output keeps no landmarks."""
+        poses = np.asarray(poses, np.float64)
+        self.body.fixed[BODY_JOINTS:] = axis_angle_to_matrix(poses.reshape(-1, 3)[BODY_JOINTS:])
+        start = None
+        if first:
+            self.previous = None
+            start = np.concatenate([poses[:BODY_JOINTS * 3], np.asarray(trans, np.float64)])
+        frame = self.fit(obs, REFIT_ITERATIONS, start)
+        del frame["landmarks"]
+        return frame
+
+    def fit(self, obs: Observation, iterations: int, start: np.ndarray | None = None) -> dict:
+        fit = self.body.fit(obs, self.previous, self.weights, iterations, start)
         self.previous = fit.params
         poses = fit.poses.reshape(-1, 3).copy()
         if self.tips is not None and self.settings.hands_and_face:

@@ -344,10 +344,12 @@ class BodyFitter:
         return np.concatenate(terms, axis=1)
 
     def fit(self, obs: Observation, previous: np.ndarray | None = None, weights: FitWeights | None = None,
-            iterations: int = 10) -> BodyFit:
-        """Fit one frame; ``previous`` (the last frame's params) warm-starts it and adds a temporal term."""
+            iterations: int = 10, start: np.ndarray | None = None) -> BodyFit:
+        """Fit one frame; ``previous`` (the last frame's params) adds a temporal term and warm-starts it, unless
+        ``start`` (params) is given."""
         weights = weights or FitWeights()
-        start = previous if previous is not None else self.initial_params(obs)
+        if start is None:
+            start = previous if previous is not None else self.initial_params(obs)
         params = levenberg_marquardt(lambda p: self.residuals(p, obs, previous, weights), start, iterations,
                                      stepped=lambda p, step: self.stepped_residuals(p, step, obs, previous, weights))
         return self.result(params, obs)
