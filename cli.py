@@ -182,10 +182,6 @@ def plan_reconstruct(args: argparse.Namespace) -> Plan:
         notes.insert(0, "--foot-lock is ignored: it holds planted feet in videos, and every input is a photo.")
     if args.contacts is not None and all(media.media_kind(path) == "photo" for path in inputs):
         notes.insert(0, "--contacts is ignored: it finds planted feet in videos, and every input is a photo.")
-    if args.temporal_lifter is not None and (args.estimator != "keypoints" or
-                                             all(media.media_kind(path) == "photo" for path in inputs)):
-        flag = "--temporal-lifter" if args.temporal_lifter else "--no-temporal-lifter"
-        notes.insert(0, f"{flag} is ignored: it changes only the keypoint-guided estimator's fit of videos.")
     for problem in [output_problem(target) for target in targets] + [
             free_space_problem(output.parent, SPACE_NEEDED[suffix] * len(targets)), cache_problem(request)]:
         if problem:
@@ -228,6 +224,9 @@ def ignored_options(args: argparse.Namespace) -> list[str]:
     if args.retarget and args.output.suffix.lower() == ".npz":
         notes.append(f'--retarget "{args.retarget}" is ignored: an .npz holds the body\'s motion, not a rig (write '
                      ".blend, .fbx, .glb or .bvh).")
+    if args.temporal_lifter is not None and args.estimator != "keypoints":
+        flag = "--temporal-lifter" if args.temporal_lifter else "--no-temporal-lifter"
+        notes.append(f"{flag} is ignored: it changes only the keypoint-guided estimator's fit.")
     if args.gender not in (None, "neutral") and args.body == "open":
         notes.append(f"--gender {args.gender} is ignored: the open body has one, neutral, form.")
     return notes
@@ -418,9 +417,9 @@ def parser() -> argparse.ArgumentParser:
                           "lifter reading MediaPipe's landmarks (the network estimators keep none and use the learned "
                           "model), or from the feet's height and speed")
     rec.add_argument("--temporal-lifter", action=argparse.BooleanOptionalAction,
-                     help="video, keypoint-guided estimator: fit every frame a second time, to where the temporal "
-                          "lifter puts the body from 27 frames of landmarks (default; --no-temporal-lifter: the "
-                          "first fit alone, to MediaPipe's own 3D)")
+                     help="keypoint-guided estimator: fit to where the temporal lifter puts the body (default; a "
+                          "video is fitted a second time, from 27 frames of landmarks around each frame; a photo is "
+                          "read as a person holding still); --no-temporal-lifter: fit to MediaPipe's own 3D alone")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")

@@ -72,9 +72,10 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                ("rule", "Height and speed", "Video: a heel or toe is planted while low and slow along the floor")],
         description="How the video's foot contacts are found (they decide where the foot lock holds)")
     temporal_lifter: bpy.props.BoolProperty(
-        name="Temporal 3D", default=True,
-        description="Video, keypoint-guided estimator: fit every frame a second time, to where the temporal lifter "
-                    "puts the body from 27 frames of landmarks (more accurate on our rendered test clips; slower)")
+        name="Learned 3D", default=True,
+        description="Keypoint-guided estimator: fit the body to where the temporal lifter puts it (a video is "
+                    "fitted a second time, from 27 frames of landmarks around each frame; a photo is read as a person "
+                    "holding still). Off: fit to MediaPipe's own 3D alone")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
                                            description="Also fit fingers and jaw (SMPL-X layout; slower)")
     add_camera: bpy.props.BoolProperty(name="Add camera", default=True,

@@ -1,5 +1,6 @@
 """Benchmark: accuracy of the keypoint-guided estimator on the real frames with ground truth: the default, the same
-with the learned 3D stage (where its weights are present), the lifter's own points and raw MediaPipe, in one run.
+without the temporal lifter ("no temporal", the default before it), with the per-frame lifter (where its weights
+are present), the lifter's own points and raw MediaPipe, in one run.
 
     .venv/bin/python tools/bench_accuracy.py [--body open|smplx_file...] [--fov 55]
 
@@ -53,7 +54,7 @@ def raw_points(images: list[Path], fov: float, lifted: bool) -> dict[Path, tuple
     return found
 
 
-COLUMNS = ("default", "with lifter", "lifter alone", "MediaPipe raw")
+COLUMNS = ("default", "no temporal", "with lifter", "lifter alone", "MediaPipe raw")
 
 
 def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
@@ -63,12 +64,13 @@ def evaluate(fov: float = 55.0) -> dict[str, dict[str, float]]:
     images = [frame["image"] for frames in sets.values() for frame in frames]
     lifter = BUNDLED.is_file()
     table = {}
-    for column, lifted in (("default", False), ("with lifter", True)):
-        if lifted and not lifter:
+    for column, settings in (("default", {}), ("no temporal", {"temporal_lifter": False}),
+                             ("with lifter", {"lifter": True})):
+        if settings.get("lifter") and not lifter:
             continue
         with tempfile.TemporaryDirectory() as cache:
             table[column] = metrics.score(metrics.reconstruct_with(Job, images, Path(cache), fov_degrees=fov,
-                                                                   lifter=lifted), sets)
+                                                                   **settings), sets)
     for column, lifted in (("lifter alone", True), ("MediaPipe raw", False)):
         if lifted and not lifter:
             continue

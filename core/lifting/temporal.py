@@ -82,6 +82,13 @@ class TemporalLifter:
         contacts = 1.0 / (1.0 + np.exp(-resample(logits[0].astype(np.float64), RATE, fps, count)))
         return points[:, :LANDMARKS], points[:, LANDMARKS:], contacts
 
+    def still(self, pixels: np.ndarray, visibility: np.ndarray, world: np.ndarray, focal: float,
+              centre: tuple[float, float]) -> np.ndarray:
+        """A photo's landmark points ``(33, 3)``: its one frame (``pixels (33, 2)``, ``visibility (33,)``, MediaPipe's
+        ``world (33, 3)``) read as a window of a person holding still."""
+        held = [np.repeat(np.asarray(values)[None], WINDOW, axis=0) for values in (pixels, visibility, world)]
+        return self.lift(clip_features(*held, np.ones(WINDOW, bool), focal, centre))[0][WINDOW // 2]
+
     def read(self, landmarks: np.ndarray, seen: np.ndarray, focal: float, centre: tuple[float, float], fps: float
              ) -> tuple[np.ndarray, np.ndarray]:
         """One person's landmark points ``(F, 33, 3)`` and foot contact probabilities ``(F, 4)`` from the landmarks

@@ -49,7 +49,8 @@ class Settings:
     hands_and_face: bool = True
     lifter: bool = False  # the learned 3D stage between the landmarks and the fit (keypoints estimator)
     lifter_weights: str = ""  # another trained lifter file instead of the bundled one (benchmarks)
-    temporal_lifter: bool = True  # video, keypoints estimator: a second fit to the temporal lifter's 3D points
+    temporal_lifter: bool = True  # keypoints estimator: the temporal lifter's 3D points in the fit (a video: a second
+    # fit to them, read over 27 frames; a photo: the fit reads them, the photo read as a person holding still)
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     contacts: str = "learned"  # video: foot contact from the learned model on the fitted feet, the temporal lifter
@@ -349,7 +350,7 @@ class Lane:
                 continue
             ctx.check_cancelled()
             landmarks = np.asarray(frames["landmarks"][index], np.float64)
-            obs = Observation(*size, landmarks[:, :2], landmarks[:, 2], points[index])
+            obs = Observation(*size, landmarks[:, :2], landmarks[:, 2], points[index], measured_world=landmarks[:, 3:])
             refitted = self.fitter.refit(obs, frames["poses"][index], frames["trans"][index], last is None)
             last = self._smooth_output(refitted, camera)
             for key in REFITTED:

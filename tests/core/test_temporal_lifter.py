@@ -247,3 +247,81 @@ def test_a_video_job_fits_again_to_the_temporal_lifters_points(tmp_path):
     refitted = fitter.refit(obs, poses, first["trans"][frame], first=True)
     np.testing.assert_allclose(refitted["poses"][22 * 3:], poses[22 * 3:], atol=1e-5)  # kept as they were
     assert np.abs(refitted["poses"][:22 * 3] - poses[:22 * 3]).mean() > 0.01 and "landmarks" not in refitted
+
+
+@needs_weights
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real photo")
+def test_a_photo_is_fitted_to_the_lifters_points_of_it_held_still(tmp_path):
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.worker.job import Job
+
+    photo = SHARED_MEDIA / "gt" / "h36m" / "S7_Greeting.55011271_000396.jpg"
+    results = {}
+    for still in (False, True):
+        job = Job({"kind": "reconstruct", "inputs": [str(photo)], "cache_dir": str(tmp_path / "cache"),
+                   "hands_and_face": False, "temporal_lifter": still}, tmp_path / f"job-{still}")
+        outcome = job.run_to_end(300)
+        assert outcome.state == "done", outcome.message
+        with np.load(outcome.summary["results"][0]["result"]) as data:
+            results[still] = {key: data[key] for key in data.files}
+    first, second = results[False], results[True]
+    landmarks = first["landmarks"][0].astype(np.float64)  # the photo's landmarks, MediaPipe's world among them
+    intrinsics = first["camera_intrinsics"]
+    points = TemporalLifter().still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
+                                    (float(intrinsics[0, 2]), float(intrinsics[1, 2])))
+    np.testing.assert_allclose(second["landmarks"][0, :, 3:], points, atol=1e-5)  # what the fit read
+    limbs, ours = [4, 5, 7, 8, 18, 19, 20, 21], [25, 26, 27, 28, 13, 14, 15, 16]  # knees, ankles, elbows, wrists
+
+    def off(result, target):
+        joints = result["joints"][0]
+        return float(np.linalg.norm((joints[limbs] - joints[[1, 2]].mean(axis=0))
+                                    - (target[ours] - target[[23, 24]].mean(axis=0)), axis=-1).mean())
+
+    assert off(second, points) < off(first, points) and off(first, landmarks[:, 3:]) < off(second, landmarks[:, 3:])
+
+
+def test_a_knee_or_elbow_bent_the_wrong_way_is_told():
+    from pocket_mocap.core.estimators.keypoints.fit import bent_wrong
+
+    def pose(joint: int, axis: int, degrees: float) -> np.ndarray:
+        poses = np.zeros(22 * 3)
+        poses[joint * 3 + axis] = np.radians(degrees)
+        return poses
+
+    assert not bent_wrong(np.zeros(22 * 3)) and not bent_wrong(pose(4, 0, 120.0)) and not bent_wrong(pose(4, 0, -5.0))
+    assert bent_wrong(pose(4, 0, -20.0)) and bent_wrong(pose(5, 0, 170.0)) and bent_wrong(pose(5, 2, 35.0))
+    assert not bent_wrong(pose(18, 1, -120.0)) and bent_wrong(pose(18, 1, 40.0))  # the left elbow flexes about -y
+    assert not bent_wrong(pose(19, 1, 120.0)) and bent_wrong(pose(19, 0, -35.0))
+
+
+@needs_weights
+@pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real photo")
+def test_a_photo_whose_lifted_limb_bends_the_wrong_way_is_fitted_to_mediapipes_3d(tmp_path):
+    """COCO 196141's second skier: the lifter, reading the photo held still, puts a crouched leg's ankle on the
+    wrong side in depth, and the fit to its points bends that knee backwards; MediaPipe's own 3D bends it right."""
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.estimators.keypoints.fit import bent_wrong
+    from pocket_mocap.core.worker.job import Job
+
+    photo = SHARED_MEDIA / "gt" / "coco" / "000000196141.jpg"
+    results = {}
+    for still in (False, True):
+        job = Job({"kind": "reconstruct", "inputs": [str(photo)], "cache_dir": str(tmp_path / "cache"),
+                   "hands_and_face": False, "temporal_lifter": still}, tmp_path / f"job-{still}")
+        outcome = job.run_to_end(300)
+        assert outcome.state == "done", outcome.message
+        with np.load(outcome.summary["results"][0]["result"]) as data:
+            results[still] = {key: data[key] for key in data.files}
+    first, second = results[False], results[True]
+    assert len(second["poses"]) == len(first["poses"]) >= 2
+    assert not any(bent_wrong(person[0]) for person in second["poses"])
+    intrinsics = first["camera_intrinsics"]
+    lifter, kept = TemporalLifter(), []
+    for person in range(len(first["poses"])):
+        landmarks = first["landmarks"][person, 0].astype(np.float64)
+        points = lifter.still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
+                              (float(intrinsics[0, 2]), float(intrinsics[1, 2])))
+        read = second["landmarks"][person, 0, :, 3:]
+        kept.append("mediapipe" if np.allclose(read, landmarks[:, 3:], atol=1e-5) else
+                    "lifter" if np.allclose(read, points, atol=1e-5) else "neither")
+    assert kept.count("mediapipe") >= 1 and kept.count("lifter") >= 1 and "neither" not in kept, kept

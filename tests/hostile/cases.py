@@ -649,8 +649,8 @@ def argument_cases() -> list[Case]:
                       rec("noise.png", extra=("--contacts=rule",)), 1, NO_PERSON, warns="--contacts is ignored"))
     cases.append(Case("arguments", "foot-lock-with-photos-ignored", NOISE,
                       rec("noise.png", extra=("--foot-lock=0.5",)), 1, NO_PERSON, warns="--foot-lock is ignored"))
-    cases.append(Case("arguments", "temporal-lifter-with-photos-ignored", NOISE,
-                      rec("noise.png", extra=("--no-temporal-lifter",)), 1, NO_PERSON,
+    cases.append(Case("arguments", "temporal-lifter-with-a-network-ignored", NOISE,
+                      rec("noise.png", extra=(*EH, "--no-temporal-lifter")), 1, "does not exist",
                       warns="--no-temporal-lifter is ignored"))
     for value, says in (("-1", "0 or more"), ("1.5", "such as 1,3"), ("x", "such as 1,3"), ("1e9", "such as 1,3"),
                         ("99999999999999999999", "at most 1000"), ("0,1", "stands alone"), ("1,,2", "such as 1,3")):

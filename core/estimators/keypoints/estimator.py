@@ -5,6 +5,7 @@ estimator interface (``observe_people``, ``shape``, ``fitter``; the fitter's ``e
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -12,12 +13,13 @@ import numpy as np
 
 from ...bodymodel.model import BodyModel
 from ...lifting.lifter import Lifter
+from ...lifting.temporal import TemporalLifter
 from ...pipeline.smoothing import OneEuroFilter
 from ...prior.gmm import PosePrior
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .. import posed_joints, smpl_order
 from .detect import PeopleDetector
-from .fit import BODY_JOINTS, PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Observation, fit_shape
+from .fit import BODY_JOINTS, PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Observation, bent_wrong, fit_shape
 from .hands import finger_rotations, finger_tips, jaw_rotation
 
 VIDEO_ITERATIONS = 4
@@ -34,6 +36,8 @@ class KeypointEstimator:
         self.detector = PeopleDetector(video=video, hands_and_face=settings.hands_and_face, fps=fps)
         weights = getattr(settings, "lifter_weights", "")
         self.lifter = (Lifter(Path(weights)) if weights else Lifter()) if getattr(settings, "lifter", False) else None
+        held_still = not video and self.lifter is None and getattr(settings, "temporal_lifter", False)
+        self.still = TemporalLifter() if held_still else None  # a photo: the temporal lifter reads it held still
         self.filters: dict[int, dict[str, OneEuroFilter]] = {}
 
     def __enter__(self) -> KeypointEstimator:
@@ -51,9 +55,12 @@ class KeypointEstimator:
         """Landmarks of everyone in ``rgb``, by track id (a photo's people numbered from the largest)."""
         people = self.detector.detect(rgb)
         for track_id, obs in people.items():
+            centre = (self.camera.cx, self.camera.cy)
             if self.lifter is not None:  # the learned 3D stage: where the landmark points really are
-                obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal,
-                                                (self.camera.cx, self.camera.cy))
+                obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
+            elif self.still is not None:  # a video's are read with their neighbours once its last frame is fitted
+                obs.measured_world = obs.world
+                obs.world = self.still.still(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
             filters = self.filters.setdefault(track_id, self._new_filters())
             obs.pose_2d = filters["pose_2d"](obs.pose_2d)
             obs.world = filters["world"](obs.world)
@@ -105,9 +112,26 @@ class FrameFitter:
             if model.family == "smplx" else None
 
     def estimate(self, obs: Observation, iterations: int | None = None) -> dict:
-        """A video frame (``iterations`` for a photo)."""
+        """A video frame (its first fit), or with ``iterations`` a photo (:meth:`checked`)."""
+        if iterations is not None:
+            return self.checked(obs, iterations)
         refitted = getattr(self.settings, "temporal_lifter", False)
-        return self.fit(obs, iterations or (FIRST_PASS_ITERATIONS if refitted else VIDEO_ITERATIONS))
+        return self.fit(obs, FIRST_PASS_ITERATIONS if refitted else VIDEO_ITERATIONS)
+
+    def checked(self, obs: Observation, iterations: int, start: np.ndarray | None = None) -> dict:
+        """The frame fitted to ``obs.world``. Where that holds a lifter's points and the fit bends a knee or an elbow
+        the wrong way (a limb read on the wrong side in depth), it is fitted again, from the same start, to
+        MediaPipe's own world landmarks, and that fit is kept if it bends them right."""
+        before = self.previous
+        frame = self.fit(obs, iterations, start)
+        if obs.measured_world is None or not bent_wrong(frame["poses"]):
+            return frame
+        lifted, self.previous = self.previous, before
+        measured = self.fit(dataclasses.replace(obs, world=obs.measured_world, measured_world=None), iterations, start)
+        if not bent_wrong(measured["poses"]):
+            return measured
+        self.previous = lifted
+        return frame
 
     def state(self) -> dict:
         return {"previous": self.previous, "fixed": self.body.fixed}
@@ -116,6 +140,7 @@ class FrameFitter:
         if state.get("previous") is not None:
             self.previous = np.asarray(state["previous"])
             self.body.fixed[:] = np.asarray(state["fixed"])
+
     def refit(self, obs: Observation, poses: np.ndarray, trans: np.ndarray, first: bool) -> dict:
         """The frame fitted again to ``obs`` in a second pass over the clip, frame after frame, keeping the fingers,
         jaw and eyes of the first pass's ``poses (J*3,)``; ``first``: the clip's first frame, which starts from the
@@ -126,7 +151,7 @@ class FrameFitter:
         if first:
             self.previous = None
             start = np.concatenate([poses[:BODY_JOINTS * 3], np.asarray(trans, np.float64)])
-        frame = self.fit(obs, REFIT_ITERATIONS, start)
+        frame = self.checked(obs, REFIT_ITERATIONS, start)
         del frame["landmarks"]
         return frame
 

@@ -21,6 +21,8 @@ from .solver import levenberg_marquardt
 
 BODY_JOINTS = 22  # pelvis .. right_wrist: what the body fit solves; hands, jaw, eyes are set apart
 MAX_FLEXION = np.radians(150.0)  # of a knee or an elbow
+HINGE_SLACK = np.radians(10.0)  # past straight or past MAX_FLEXION: a fitted knee or elbow this far out is bent wrong
+OFF_HINGE = np.radians(30.0)  # and so is one turned this far about its other axes
 PRIOR_WEIGHT = 0.03  # the pose prior's weight at strength 1 (chosen on renders of held-out clips, docs/lifting.md)
 TORSO_RADIUS_M = 0.08  # the spine's distance to the front of the chest or belly, about: arms stay out of it
 LIMB_PAIRS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
@@ -64,6 +66,7 @@ class Observation:
     right_hand: np.ndarray | None = None
     face: np.ndarray | None = None  # (468, 3) pixels
     segmentation: np.ndarray | None = None  # (height, width) float32 0..1 person mask, when asked for
+    measured_world: np.ndarray | None = None  # MediaPipe's own world landmarks, where ``world`` holds a lifter's
 
     def box(self) -> np.ndarray:
         """The person's box ``(x0, y0, x1, y1)`` from the visible landmarks, in pixels."""
@@ -375,6 +378,15 @@ class BodyFitter:
         return BodyFit(poses.astype(np.float32), params[BODY_JOINTS * 3:].astype(np.float32),
                        joints.astype(np.float32), self.camera.project(joints).astype(np.float32),
                        float(np.mean(visible)) * agreement, params)
+
+
+def bent_wrong(poses: np.ndarray) -> bool:
+    """Whether a fitted pose (axis-angle ``(J*3,)``, the model's joint frames) bends a knee or an elbow backwards,
+    folds it past its limit or turns it off its hinge, by more than the fit's soft limits let through."""
+    pose = np.asarray(poses, np.float64)[:BODY_JOINTS * 3].reshape(BODY_JOINTS, 3)
+    flexion = np.array([pose[4, 0], pose[5, 0], -pose[18, 1], pose[19, 1]])  # knees about +x, elbows about -y / +y
+    off = np.abs(np.concatenate([pose[4, 1:], pose[5, 1:], pose[18, [0, 2]], pose[19, [0, 2]]]))
+    return bool(flexion.min() < -HINGE_SLACK or flexion.max() > MAX_FLEXION + HINGE_SLACK or off.max() > OFF_HINGE)
 
 
 def rotation_matrices(rotvecs: np.ndarray) -> np.ndarray:
