@@ -412,10 +412,10 @@ def parser() -> argparse.ArgumentParser:
                                                      "(default 1)")
     rec.add_argument("--pose-prior", type=float, help="how strongly the fit keeps to poses seen in motion capture, "
                                                       "0 (off) to 3 (default 1)")
-    rec.add_argument("--contacts", choices=("learned", "lifted", "rule"),
+    rec.add_argument("--contacts", choices=("learned", "lifted", "both", "rule"),
                      help="video: foot contact from the learned model on the fitted feet (default), from the temporal "
                           "lifter reading MediaPipe's landmarks (the network estimators keep none and use the learned "
-                          "model), or from the feet's height and speed")
+                          "model), the mean of the two, or from the feet's height and speed")
     rec.add_argument("--temporal-lifter", action=argparse.BooleanOptionalAction,
                      help="keypoint-guided estimator: fit to where the temporal lifter puts the body (default; a "
                           "video is fitted a second time, from 27 frames of landmarks around each frame; a photo is "

@@ -69,6 +69,7 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
                ("lifted", "From landmarks", "Video: the temporal lifter tells when each heel and toe is planted "
                                             "from MediaPipe's landmarks over 27 frames, not from the fitted body "
                                             "(the network estimators use the learned model)"),
+               ("both", "Both", "Video: the mean of the learned model's and the temporal lifter's probabilities"),
                ("rule", "Height and speed", "Video: a heel or toe is planted while low and slow along the floor")],
         description="How the video's foot contacts are found (they decide where the foot lock holds)")
     temporal_lifter: bpy.props.BoolProperty(

@@ -322,8 +322,9 @@ def seen_clip_of(name: str, body, seconds: float, size: int):
 
 
 def contact_sources(result: dict | None = None) -> list:
-    """``(label, (contact model, scores))``: the rule (no model), the bundled learned model when there is one, and
-    where ``result`` kept the landmarks, the bundled temporal lifter's contacts read from them."""
+    """``(label, (contact model, scores[, share]))``: the rule (no model), the bundled learned model when there is
+    one, and where ``result`` kept the landmarks, the bundled temporal lifter's contacts read from them, alone and
+    half and half with the learned model's (the job's ``contacts`` settings)."""
     from pocket_mocap.core.grounding.contact_model import BUNDLED, ContactModel
     from pocket_mocap.core.lifting import temporal
 
@@ -335,6 +336,7 @@ def contact_sources(result: dict | None = None) -> list:
                                                                               float(intrinsics[1, 2])),
                                                     float(result["mocap_framerate"]))
         sources.append(("lifted", (ContactModel(), scores)))
+        sources.append(("both", (ContactModel(), scores, 0.5)))
     return sources
 
 

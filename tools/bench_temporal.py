@@ -18,9 +18,9 @@ puts the points (MediaPipe's image landmarks for the landmark rows, the fits' jo
 where the camera sees the truth's; jitter, the mean acceleration of the hip-centred limb points (m/s², the truth's
 own given); and foot contact (left/right heel and toe) precision and recall against the clip's truth contacts, for
 the temporal lifter and for the job's grounding: the bundled contact model on the default fit and on the first fit
-alone, and the bundled temporal lifter's contacts through the job's ``contacts="lifted"`` (the product's path,
-hysteresis included). Raw MediaPipe and the lifters are judged on their landmark points against the truth's, the
-fits on their SMPL joints against the truth's.
+alone, and the bundled temporal lifter's contacts through the job's ``contacts="lifted"`` and, half and half with
+the model's, ``contacts="both"`` (the product's path, hysteresis included). Raw MediaPipe and the lifters are judged
+on their landmark points against the truth's, the fits on their SMPL joints against the truth's.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ def clip_data(name: str, body, kit, seconds: float, size: int, lifter: Path | No
         lifted = reconstruct_frames(name.replace("/", "_"), frames, fps, focal, contacts="lifted")
         if not isinstance(lifted, str):
             data["lifted_contacts"] = lifted["contacts"]
+        both = reconstruct_frames(name.replace("/", "_"), frames, fps, focal, contacts="both")
+        if not isinstance(both, str):
+            data["both_contacts"] = both["contacts"]
     if lifter is not None:
         lifted = reconstruct_frames(name.replace("/", "_"), frames, fps, focal, lifter=True, lifter_weights=str(lifter))
         if not isinstance(lifted, str):
@@ -128,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, list] = {}
     grounding = {"grounding (the job, contact model)": "fit_contacts",
                  "grounding (first fit alone, contact model)": "first_fit_contacts",
-                 "grounding (the job, lifter's contacts)": "lifted_contacts"}
+                 "grounding (the job, lifter's contacts)": "lifted_contacts",
+                 "grounding (the job, both, half each)": "both_contacts"}
     contacts = {(source, labels): np.zeros(3) for source in [*temporal, *grounding]
                 for labels in ("contacts", "clip_contacts")}
     truth_jitter = []

@@ -49,21 +49,22 @@ class _Body:
 
 
 def ground_clip(frames: dict, model: BodyModel, betas: np.ndarray, camera, fps: float, lock_strength: float,
-                name: str, contacts: ContactModel | None = None, scores: np.ndarray | None = None) -> Grounded:
+                name: str, contacts: ContactModel | None = None, scores: np.ndarray | None = None,
+                share: float = 1.0) -> Grounded:
     """One person: ``frames`` with ``poses (F, J*3)``, ``trans (F, 3)``, ``confidence (F,)`` and the rest, camera
     space; ``camera`` projects camera-space points to pixels; ``lock_strength`` in [0, 1] (0: no lock)."""
     return ground_people([frames], [betas], model, camera, fps, lock_strength, name, contacts,
-                         None if scores is None else [scores])
+                         None if scores is None else [scores], share)
 
 
 def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel, camera, fps: float,
                   lock_strength: float, name: str, contacts: ContactModel | None = None,
-                  scores: list[np.ndarray | None] | None = None) -> Grounded:
+                  scores: list[np.ndarray | None] | None = None, share: float = 1.0) -> Grounded:
     """Everyone in a clip on one floor (fitted to all their feet); the world's origin is under the first
     person's first frame. A frame with confidence 0 (nobody seen) keeps what it had and is never in contact.
     ``contacts``: the learned contact model; without it the feet's height and speed rule (``contact.py``).
-    ``scores``: per person, contact probabilities ``(F, 4)`` found elsewhere (the temporal lifter's), used in
-    their place where given."""
+    ``scores``: per person, contact probabilities ``(F, 4)`` found elsewhere (the temporal lifter's), used where
+    given, as ``share`` of the probabilities with the learned model's the rest (1: in its place)."""
     people = [dict(frames) for frames in people]
     motion = next((frames["background_motion"] for frames in people if "background_motion" in frames), None)
     for frames in people:
@@ -82,7 +83,7 @@ def ground_people(people: list[dict], betas: list[np.ndarray], model: BodyModel,
     first = seen[0]
     to_world = world_from_camera(floor, first.posed().positions[np.argmax(first.valid), 0])
     given = scores or [None] * len(bodies)
-    grounded = [_ground(body, floor, to_world, camera, fps, lock_strength, contacts, own) if body in seen
+    grounded = [_ground(body, floor, to_world, camera, fps, lock_strength, contacts, own, share) if body in seen
                 else body.frames for body, own in zip(bodies, given, strict=True)]
     fields = {"floor": floor.plane, "world_from_camera": to_world.astype(np.float32),
               "camera_height": np.float32(floor.offset), "camera_pitch": np.float32(floor.camera_pitch_degrees()),
@@ -126,15 +127,22 @@ def _evidence(body: _Body, to_world: np.ndarray, camera, fps: float) -> FootEvid
                         float(camera.focal), valid, float(fps))
 
 
-def found_contacts(evidence: FootEvidence, contacts: ContactModel | None, scores: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence and in-contact flags ``(F, 4)`` of one person's feet: ``scores`` where given, else the learned
-    model's, or without it the rule's on the feet's steadied height and floor speed, through ``contact_frames``."""
+def found_contacts(evidence: FootEvidence, contacts: ContactModel | None, scores: np.ndarray | None = None,
+                   share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and in-contact flags ``(F, 4)`` of one person's feet, through ``contact_frames``: ``scores``
+    where given (``share`` of them, the learned model's probabilities the rest, where there is a model and
+    ``share`` < 1), else the learned model's, or without it the rule's on the feet's steadied height and floor
+    speed."""
     steady = STEADY_SECONDS * evidence.fps
+    learned = None
+    if contacts is not None and (scores is None or share < 1.0):
+        learned = contacts.probabilities(contact_features(evidence), evidence.fps).astype(np.float64)
     if scores is not None:
         scores = np.asarray(scores, np.float64)
-    elif contacts is not None:
-        scores = contacts.probabilities(contact_features(evidence), evidence.fps)
+        if learned is not None:
+            scores = share * scores + (1.0 - share) * learned
+    elif learned is not None:
+        scores = learned
     else:
         heights = smooth(evidence.world[..., 2], steady)
         scores = contact_scores(heights - evidence.planted, floor_speed(smooth(evidence.world, steady), evidence.fps))
@@ -142,9 +150,9 @@ def found_contacts(evidence: FootEvidence, contacts: ContactModel | None, scores
 
 
 def _ground(body: _Body, floor: Floor, to_world: np.ndarray, camera, fps: float, lock_strength: float,
-            contacts: ContactModel | None, scores: np.ndarray | None = None) -> dict:
+            contacts: ContactModel | None, scores: np.ndarray | None = None, share: float = 1.0) -> dict:
     skeleton, valid = body.skeleton, body.valid
-    confidence, flags = found_contacts(_evidence(body, to_world, camera, fps), contacts, scores)
+    confidence, flags = found_contacts(_evidence(body, to_world, camera, fps), contacts, scores, share)
     local, trans = lock_feet(skeleton, body.local, body.trans, flags, floor, skeleton.sole, lock_strength, fps)
     posed = skeleton.pose_local(local, trans)  # soles on the floor where planted
     joints = skeleton.joints(posed)

@@ -54,7 +54,8 @@ class Settings:
     pose_prior: float = 1.0  # the learned pose prior in the fit, 0 (off) to 3 (keypoints estimator)
     foot_lock: float = 1.0  # video: 0 (off) to 1 (a planted foot stays put)
     contacts: str = "learned"  # video: foot contact from the learned model on the fitted feet, the temporal lifter
-    # reading the landmarks ("lifted"; the learned model where the estimator keeps none), or "rule" (height, speed)
+    # reading the landmarks ("lifted"; the learned model where the estimator keeps none), the mean of the two
+    # ("both"), or "rule" (height, speed)
     weights: str = ""  # the network's weights file, for estimators that have one
 
     @classmethod
@@ -164,10 +165,11 @@ def ground_video(people: list, model: BodyModel, camera: Camera, fps: float, set
     from ..grounding.contact_model import ContactModel
     from ..grounding.ground import ground_people  # imported while the first frames are read (VideoReconstruction)
 
-    scores = lifted_contacts(people, camera, fps) if settings.contacts == "lifted" else None
-    contacts = ContactModel() if settings.contacts in ("learned", "lifted") else None
+    scores = lifted_contacts(people, camera, fps) if settings.contacts in ("lifted", "both") else None
+    contacts = ContactModel() if settings.contacts != "rule" else None
     grounded = ground_people([person.frames for person in people], [person.betas for person in people], model,
-                             camera, fps, settings.foot_lock, name, contacts, scores)
+                             camera, fps, settings.foot_lock, name, contacts, scores,
+                             0.5 if settings.contacts == "both" else 1.0)
     for person, frames in zip(people, grounded.people, strict=True):
         person.frames = frames
     for warning in grounded.warnings:

@@ -106,11 +106,12 @@ def test_features_see_a_planted_foot_stand_still_in_the_image_while_the_distance
     assert not contact_features(absent)[:10].any()
 
 
-def test_the_job_takes_learned_lifted_or_rule_contacts_and_names_the_choices_otherwise():
+def test_the_job_takes_learned_lifted_both_or_rule_contacts_and_names_the_choices_otherwise():
     job = {"inputs": ["x.mp4"]}
     assert check_reconstruct(job | {"contacts": "rule"})["contacts"] == "rule"
     assert check_reconstruct(job | {"contacts": "lifted"})["contacts"] == "lifted"
-    with pytest.raises(PocketMocapError, match="choose one of learned, lifted, rule"):
+    assert check_reconstruct(job | {"contacts": "both"})["contacts"] == "both"
+    with pytest.raises(PocketMocapError, match="choose one of learned, lifted, both, rule"):
         check_reconstruct(job | {"contacts": "magic"})
 
 

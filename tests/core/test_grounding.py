@@ -319,3 +319,34 @@ def test_contact_scores_found_elsewhere_replace_the_model(body, held_out):
     flags = grounded.frames["contacts"] >= 0.5
     assert flags[:, 1].all() and not flags[:, 2:].any()
     assert not flags[40:60, 0].any() and flags[:40, 0].all() and flags[60:, 0].all()
+
+
+class _Constant:
+    """A contact model that says ``value`` for every point of every frame."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def probabilities(self, features, fps):
+        return np.full((len(features), 4), self.value, np.float32)
+
+
+@needs_mocap
+def test_contacts_from_both_sources_are_their_mean(body, held_out):
+    """``contacts="both"``: half the lifter's scores, half the learned model's probabilities, then the hysteresis."""
+    from training.synth.sequences import simulated_fit
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    sequence, camera, poses, trans = held_out[3]  # 002_10, standing
+    frames = simulated_fit(poses, trans, skeleton.rest[0], noise=0.0)
+    scores = np.tile([0.9, 0.9, 0.3, 0.3], (len(poses), 1))
+    seen = Camera(camera.focal, camera.width / 2, camera.height / 2)
+
+    def planted(model, share):
+        grounded = ground_clip(frames, body, np.zeros(10), seen, sequence.fps, 1.0, sequence.name, model, scores,
+                               share)
+        return grounded.frames["contacts"] >= 0.5
+
+    assert planted(_Constant(0.0), 1.0)[:, :2].all()  # the scores alone: the left foot planted
+    assert not planted(_Constant(0.0), 0.5).any()  # (0.9 + 0) / 2 = 0.45, under the 0.6 it takes to plant
+    both = planted(_Constant(0.95), 0.5)  # (0.9 + 0.95) / 2 = 0.925 and (0.3 + 0.95) / 2 = 0.625: all planted
+    assert both.all()
