@@ -23,8 +23,8 @@ from .fit import BODY_JOINTS, PRIOR_WEIGHT, BodyFitter, Camera, FitWeights, Obse
 from .hands import finger_rotations, finger_tips, jaw_rotation
 
 VIDEO_ITERATIONS = 4
-FIRST_PASS_ITERATIONS = 2  # with the temporal lifter's second fit, the first only starts it
-REFIT_ITERATIONS = 2  # the second fit (``refit``)
+FIRST_PASS_ITERATIONS = 1  # with the temporal lifter's second fit, the first only starts it (docs/lifting.md)
+REFIT_ITERATIONS = 1  # the second fit (``refit``), warm-started from the frame before
 
 
 class KeypointEstimator:
