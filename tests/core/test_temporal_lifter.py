@@ -142,6 +142,22 @@ def test_a_video_job_grounds_on_the_lifters_contacts(tmp_path):
     assert flags.any() and np.mean(flags[sure] == (raw[sure] > 0.5)) > 0.9  # the job planted what the lifter said
 
 
+def _without_and_with(path, tmp_path, **settings) -> tuple[dict, dict]:
+    """The reconstruct job's result arrays for ``path`` with the temporal lifter off, then on (its default)."""
+    pytest.importorskip("cv2")
+    from pocket_mocap.core.worker.job import Job
+
+    results = []
+    for lifted in (False, True):
+        job = Job({"kind": "reconstruct", "inputs": [str(path)], "cache_dir": str(tmp_path / "cache"),
+                   "temporal_lifter": lifted, **settings}, tmp_path / f"job-{lifted}")
+        outcome = job.run_to_end(300)
+        assert outcome.state == "done", outcome.message
+        with np.load(outcome.summary["results"][0]["result"]) as data:
+            results.append({key: data[key] for key in data.files})
+    return results[0], results[1]
+
+
 class _Recording:
     """A fitter that records what a second fit is given and answers with the call's number."""
 
@@ -203,19 +219,8 @@ def test_a_second_fit_reads_the_lifters_points_frame_after_frame_and_holds_the_g
 @needs_weights
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real video")
 def test_a_video_job_fits_again_to_the_temporal_lifters_points(tmp_path):
-    pytest.importorskip("cv2")
-    from pocket_mocap.core.worker.job import Job
-
     video = SHARED_MEDIA / "videos" / "v02_basketball_dribble__mmhuman3d_single_person_demo.mp4"  # 40 frames
-    results = {}
-    for refit in (False, True):
-        job = Job({"kind": "reconstruct", "inputs": [str(video)], "cache_dir": str(tmp_path / "cache"),
-                   "temporal_lifter": refit}, tmp_path / f"job-{refit}")
-        outcome = job.run_to_end(300)
-        assert outcome.state == "done", outcome.message
-        with np.load(outcome.summary["results"][0]["result"]) as data:
-            results[refit] = {key: data[key] for key in data.files}
-    first, second = results[False], results[True]
+    first, second = _without_and_with(video, tmp_path)
     np.testing.assert_array_equal(second["landmarks"], first["landmarks"])  # the same first pass, kept as it was
     seen = first["confidence"] > 0
     intrinsics = first["camera_intrinsics"]
@@ -252,19 +257,8 @@ def test_a_video_job_fits_again_to_the_temporal_lifters_points(tmp_path):
 @needs_weights
 @pytest.mark.skipif(not SHARED_MEDIA.is_dir(), reason="../shared/media is absent: no real photo")
 def test_a_photo_is_fitted_to_the_lifters_points_of_it_held_still(tmp_path):
-    pytest.importorskip("cv2")
-    from pocket_mocap.core.worker.job import Job
-
     photo = SHARED_MEDIA / "gt" / "h36m" / "S7_Greeting.55011271_000396.jpg"
-    results = {}
-    for still in (False, True):
-        job = Job({"kind": "reconstruct", "inputs": [str(photo)], "cache_dir": str(tmp_path / "cache"),
-                   "hands_and_face": False, "temporal_lifter": still}, tmp_path / f"job-{still}")
-        outcome = job.run_to_end(300)
-        assert outcome.state == "done", outcome.message
-        with np.load(outcome.summary["results"][0]["result"]) as data:
-            results[still] = {key: data[key] for key in data.files}
-    first, second = results[False], results[True]
+    first, second = _without_and_with(photo, tmp_path, hands_and_face=False)
     landmarks = first["landmarks"][0].astype(np.float64)  # the photo's landmarks, MediaPipe's world among them
     intrinsics = first["camera_intrinsics"]
     points = TemporalLifter().still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
@@ -299,20 +293,10 @@ def test_a_knee_or_elbow_bent_the_wrong_way_is_told():
 def test_a_photo_whose_lifted_limb_bends_the_wrong_way_is_fitted_to_mediapipes_3d(tmp_path):
     """COCO 196141's second skier: the lifter, reading the photo held still, puts a crouched leg's ankle on the
     wrong side in depth, and the fit to its points bends that knee backwards; MediaPipe's own 3D bends it right."""
-    pytest.importorskip("cv2")
     from pocket_mocap.core.estimators.keypoints.fit import bent_wrong
-    from pocket_mocap.core.worker.job import Job
 
     photo = SHARED_MEDIA / "gt" / "coco" / "000000196141.jpg"
-    results = {}
-    for still in (False, True):
-        job = Job({"kind": "reconstruct", "inputs": [str(photo)], "cache_dir": str(tmp_path / "cache"),
-                   "hands_and_face": False, "temporal_lifter": still}, tmp_path / f"job-{still}")
-        outcome = job.run_to_end(300)
-        assert outcome.state == "done", outcome.message
-        with np.load(outcome.summary["results"][0]["result"]) as data:
-            results[still] = {key: data[key] for key in data.files}
-    first, second = results[False], results[True]
+    first, second = _without_and_with(photo, tmp_path, hands_and_face=False)
     assert len(second["poses"]) == len(first["poses"]) >= 2
     assert not any(bent_wrong(person[0]) for person in second["poses"])
     intrinsics = first["camera_intrinsics"]

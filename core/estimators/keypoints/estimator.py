@@ -58,7 +58,7 @@ class KeypointEstimator:
             centre = (self.camera.cx, self.camera.cy)
             if self.lifter is not None:  # the learned 3D stage: where the landmark points really are
                 obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
-            elif self.still is not None:  # a video's are read with their neighbours once its last frame is fitted
+            elif self.still is not None:  # a photo (a video's frames are read with their neighbours: Lane.refit)
                 obs.measured_world = obs.world
                 obs.world = self.still.still(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
             filters = self.filters.setdefault(track_id, self._new_filters())
