@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT
-from support.onnx_files import save_graph
+from support.onnx_files import assert_untrained_refused, save_graph
 
-from pocket_mocap.core.errors import PocketMocapError
 from pocket_mocap.core.lifting.features import FEATURES, input_features, person_box
-from pocket_mocap.core.lifting.lifter import BUNDLED, Lifter
+from pocket_mocap.core.lifting.lifter import BUNDLED, REQUIRED_METADATA, Lifter
 
 MOCAP = ROOT.parent / "shared" / "mocap"
 needs_weights = pytest.mark.skipif(not BUNDLED.is_file(), reason="no lifter weights in this build (they are not "
@@ -62,15 +61,7 @@ def _untrained_onnx(path: Path, metadata: dict[str, str]) -> Path:
 
 
 def test_weights_without_a_training_record_are_refused(tmp_path):
-    pytest.importorskip("onnx")
-    with pytest.raises(PocketMocapError, match="no record of a training run"):
-        Lifter(_untrained_onnx(tmp_path / "plain.onnx", {}))
-    spoofed = {"architecture": "residual", "trained_steps": "0", "data": "x", "held_out_clips": "x",
-               "validation": "{}"}
-    with pytest.raises(PocketMocapError, match="no record of a training run"):
-        Lifter(_untrained_onnx(tmp_path / "zero.onnx", spoofed))
-    with pytest.raises(PocketMocapError, match="missing"):
-        Lifter(tmp_path / "absent.onnx")
+    assert_untrained_refused(Lifter, _untrained_onnx, tmp_path, {key: "x" for key in REQUIRED_METADATA})
 
 
 def test_onnx_export_equals_torch(tmp_path):

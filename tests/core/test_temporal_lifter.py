@@ -10,11 +10,10 @@ import threading
 import numpy as np
 import pytest
 from conftest import SHARED_MEDIA
-from support.onnx_files import save_graph
+from support.onnx_files import assert_untrained_refused, save_graph
 
-from pocket_mocap.core.errors import PocketMocapError
 from pocket_mocap.core.lifting.features import FEATURES
-from pocket_mocap.core.lifting.temporal import BUNDLED, TemporalLifter, clip_features, resample
+from pocket_mocap.core.lifting.temporal import BUNDLED, REQUIRED_METADATA, TemporalLifter, clip_features, resample
 
 needs_weights = pytest.mark.skipif(not BUNDLED.is_file(), reason="no temporal lifter in this build "
                                    "(python3 tools/dev.py train-temporal makes it)")
@@ -72,15 +71,7 @@ def _untrained_onnx(path, metadata: dict[str, str]):
 
 
 def test_weights_without_a_training_record_are_refused(tmp_path):
-    pytest.importorskip("onnx")
-    with pytest.raises(PocketMocapError, match="no record of a training run"):
-        TemporalLifter(_untrained_onnx(tmp_path / "plain.onnx", {}))
-    spoofed = {"architecture": "temporal", "trained_steps": "0", "data": "x", "held_out_clips": "x",
-               "validation": "{}", "command": "x"}
-    with pytest.raises(PocketMocapError, match="no record of a training run"):
-        TemporalLifter(_untrained_onnx(tmp_path / "zero.onnx", spoofed))
-    with pytest.raises(PocketMocapError, match="missing"):
-        TemporalLifter(tmp_path / "absent.onnx")
+    assert_untrained_refused(TemporalLifter, _untrained_onnx, tmp_path, {key: "x" for key in REQUIRED_METADATA})
 
 
 def test_a_recorded_file_runs_over_a_whole_clip_at_its_own_rate(tmp_path):

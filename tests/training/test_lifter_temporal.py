@@ -152,3 +152,17 @@ def test_bundled_lifter_on_a_held_out_clip_beats_its_corrupted_input(kit):
     still = np.concatenate([session.run(None, {session.get_inputs()[0].name: window[None]})[0][0] for window in held])
     alone = pa_error(still[:, LIMBS], truth).mean() * 1000
     assert alone < 0.6 * theirs, (alone, theirs)
+
+
+def test_the_learning_rate_warms_up_then_decays_with_the_runs_time():
+    from training.lifter.train import set_rate, take_step
+
+    weight = torch.nn.Parameter(torch.tensor([2.0]))
+    optimiser = torch.optim.SGD([weight], lr=1.0)
+    rates = []
+    for step, progress in ((0, 0.0), (150, 0.0), (300, 0.0), (600, 0.5), (900, 1.0)):
+        set_rate(optimiser, 0.1, step, progress)
+        rates.append(optimiser.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [0.0, 0.05, 0.1, 0.05, 0.0], atol=1e-12)
+    set_rate(optimiser, 0.1, 300, 0.0)
+    assert take_step(optimiser, (weight ** 2).sum()) == 4.0 and abs(float(weight) - 1.6) < 1e-6  # 2 - 0.1 * 4

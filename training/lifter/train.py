@@ -119,6 +119,22 @@ def evaluate(model: torch.nn.Module, features: torch.Tensor, targets: np.ndarray
             "keypoints_mm": float(np.linalg.norm(predicted[:, 33:] - targets[:, 33:], axis=-1).mean() * 1000)}
 
 
+def set_rate(optimiser, base: float, step: int, progress: float, warmup: int = 300) -> None:
+    """The learning rate for ``step``: a linear warm-up over ``warmup`` steps, then a cosine decay over the run's
+    time (``progress`` 0 at its start, 1 at its deadline)."""
+    rate = base * min(1.0, step / warmup) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    for group in optimiser.param_groups:
+        group["lr"] = rate
+
+
+def take_step(optimiser, loss) -> float:
+    """One optimiser step down ``loss``; the loss's value."""
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    return loss.item()
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -181,17 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     weights[:, 33:] = 0.5
     while time.time() < deadline:
         progress = (time.time() - train_start) / (deadline - train_start)
-        for group in optimiser.param_groups:
-            group["lr"] = args.lr * (min(1.0, step / 300) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        set_rate(optimiser, args.lr, step, progress)
         features, targets = pool.batch(rng, rng.integers(len(pool), size=args.batch - real_count))
         if real_count:
             extra = real.batch(rng.integers(len(real), size=real_count))
             features, targets = torch.cat([features, extra[0]]), torch.cat([targets, extra[1]])
-        loss = ((model(features) - targets).abs() * weights).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+        losses.append(take_step(optimiser, ((model(features) - targets).abs() * weights).mean()))
         step += 1
         if step % 500 == 0:
             record = {"step": step, "loss": float(np.mean(losses[-500:])), **evaluate(model, val_features, val_targets)}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from .mediapipe_errors import LIMBS, pa_error
 from .model import TemporalLifter, parameter_count
 from .real_sequences import RealWindows
 from .temporal import ClipBodies, WindowSampler
-from .train import git_commit
+from .train import git_commit, set_rate, take_step
 
 COMMAND = "python3 tools/dev.py train-temporal"
 CONTACT_WEIGHT = 0.1
@@ -171,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     train_start, step, curve, losses = time.time(), 0, [], []
     while time.time() < deadline:
         progress = (time.time() - train_start) / (deadline - train_start)
-        for group in optimiser.param_groups:
-            group["lr"] = args.lr * min(1.0, step / 300) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        set_rate(optimiser, args.lr, step, progress)
         batch = train.batch(rng, args.batch - real_count)
         inputs, targets, contacts = (torch.from_numpy(batch[key]) for key in ("inputs", "targets", "contacts"))
         if real_count:
@@ -182,10 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         points, logits = model(inputs)
         loss = ((points - targets).abs() * weights).mean() + CONTACT_WEIGHT * \
             torch.nn.functional.binary_cross_entropy_with_logits(logits, contacts)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+        losses.append(take_step(optimiser, loss))
         step += 1
         if step % 250 == 0:
             record = {"step": step, "minutes": round((time.time() - train_start) / 60, 1),
