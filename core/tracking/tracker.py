@@ -1,7 +1,10 @@
 """Identities across frames: each frame's people are matched to the tracks of the frames before by one
 Hungarian assignment (``scipy.optimize.linear_sum_assignment``) on a cost from box overlap and landmark
 distance, both against where constant velocity puts each track now. A track that misses frames keeps its
-identity for MAX_MISSED_SECONDS (someone walking behind another person); a person no track can take is new.
+identity for MAX_MISSED_SECONDS (someone walking behind another person). A person that cost refuses is then offered
+to the tracks no one took this frame on where they are alone (:func:`reacquire_distance`): a dancer lost for a few
+frames, who comes back lying where she stood, or whose last landmarks were misread, is still herself. A person no
+track can take is new.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 
 MAX_MISSED_SECONDS = 1.0
 MAX_COST = 1.5  # above this a pairing is refused: that person is not this track
+REACQUIRE_DISTANCE = 0.5  # of the body's size: a person this close to where a lost track should be is that track
 VELOCITY_KEEP = 0.5  # weight of the previous velocity when a new one is measured (a light low-pass)
 
 
@@ -64,6 +68,14 @@ def pairing_cost(track: Track, frame: int, box: np.ndarray, points: np.ndarray, 
     return ((1.0 - box_iou(predicted_box, box)) + 2.0 * distance) / (1.0 + 0.1 * (gap - 1))
 
 
+def reacquire_distance(track: Track, frame: int, box: np.ndarray) -> float:
+    """How far the centre of ``box`` is from where the track's box should be now, over the larger side of the two
+    boxes (a person lying down after standing keeps the larger side)."""
+    predicted = (track.box[:2] + track.box[2:]) / 2 + track.predicted_shift(frame)
+    size = max(float(np.max(track.box[2:] - track.box[:2])), float(np.max(box[2:] - box[:2])), 1.0)
+    return float(np.linalg.norm((box[:2] + box[2:]) / 2 - predicted)) / size
+
+
 class Tracker:
     """Stable identities for the people of a stream of frames (numbered from 1 in order of appearance)."""
 
@@ -87,10 +99,27 @@ class Tracker:
             for row, col in zip(rows, cols, strict=True):
                 if cost[row, col] <= MAX_COST:
                     ids[col] = self._follow(self.tracks[row], frame, boxes[col], points[col], visible[col])
+            self._reacquire(frame, boxes, points, visible, ids)
         order = sorted((i for i in range(len(boxes)) if not ids[i]), key=lambda i: -_area(boxes[i]))
         for index in order:  # the larger new people get the smaller numbers
             ids[index] = self._start(frame, boxes[index], points[index], visible[index])
         return ids
+
+    def _reacquire(self, frame: int, boxes: list[np.ndarray], points: list[np.ndarray], visible: list[np.ndarray],
+                   ids: list[int]) -> None:
+        """The people left without a track against the tracks no one took this frame, on where they are alone."""
+        from scipy.optimize import linear_sum_assignment
+
+        free = [t for t in self.tracks if t.last_frame < frame]
+        left = [i for i in range(len(boxes)) if not ids[i]]
+        if not free or not left:
+            return
+        distance = np.array([[reacquire_distance(t, frame, np.asarray(boxes[i], float)) for i in left] for t in free])
+        rows, cols = linear_sum_assignment(np.minimum(distance, REACQUIRE_DISTANCE + 1.0))
+        for row, col in zip(rows, cols, strict=True):
+            if distance[row, col] <= REACQUIRE_DISTANCE:
+                index = left[col]
+                ids[index] = self._follow(free[row], frame, boxes[index], points[index], visible[index])
 
     def _follow(self, track: Track, frame: int, box: np.ndarray, points: np.ndarray, visible: np.ndarray) -> int:
         gap = max(1, frame - track.last_frame)

@@ -123,3 +123,17 @@ def test_a_leg_read_as_a_small_body_is_a_part_but_someone_behind_is_not():
     assert not part_of(reading(behind), whole)
     assert part_of(reading(elsewhere), whole), "a small body drawn inside, with no landmark near theirs, is a part"
     assert not part_of(whole, reading(leg)), "the larger one is never a part of the smaller"
+
+
+def test_a_person_lost_for_a_moment_and_back_in_another_pose_keeps_the_identity():
+    """A dancer's landmarks misread in her last frames before she is lost (a body upside down, as MediaPipe read
+    a held-out render), then back two frames later lying where she stood: the landmarks no longer match, the place
+    does. Someone as far off as a body's height is still someone else."""
+    tracker = Tracker(fps=30.0)
+    for frame in range(10):
+        assert step(tracker, frame, [person(300.0)]) == [1]
+    assert step(tracker, 10, [person(300.0, body=1.0 - BODY)]) == [1]
+    lying_box = [150.0, 300.0, 450.0, 450.0]  # wider than tall, around where she stood
+    lying = (OTHER_BODY - 0.5) * (300.0, 150.0) + (300.0, 375.0)
+    assert tracker.update(13, [np.asarray(lying_box)], [lying], [np.ones(33, bool)]) == [1]
+    assert step(tracker, 14, [person(300.0), person(600.0, body=OTHER_BODY)]) == [1, 2]
