@@ -21,7 +21,9 @@ from .tracker import Tracker
 
 DETECT_SECONDS = 0.5  # in video the detector looks for new people this often (and whenever someone was lost)
 TILE_SECONDS = 4.0  # and over tiles, for people small in the frame, this often
-TILE_MIN_SIDE = 1000  # pixels: frames with a shorter longer side are not tiled in video (people are not tiny)
+TILE_MIN_SIDE = 1000  # pixels: frames with a shorter longer side are not tiled in video (people are not tiny)...
+# ...while someone is tracked; while nobody is, every DETECT_SECONDS the tiles are searched too, whatever the frame's
+# size (the detector on the whole frame missed a rendered dancer a third of a 512-pixel frame tall; a tile finds her)
 
 
 @dataclass
@@ -84,7 +86,8 @@ class PeopleLandmarks:
         tracked = [identity.pose.previous for identity in self.identities.values()
                    if self.video and identity.pose.previous is not None]
         detect = not self.video or self._lost or not tracked or self._every(DETECT_SECONDS)
-        tiled = not self.video or (max(size) >= TILE_MIN_SIDE and self._every(TILE_SECONDS))
+        tiled = not self.video or (max(size) >= TILE_MIN_SIDE and self._every(TILE_SECONDS)) or (
+            not tracked and self._every(DETECT_SECONDS))
         readings, self.crowded = find_people(self.networks["pose_detection"], self.networks["pose_landmark_full"], rgb,
                                              tracked, tiled, detect, self.limit, self._body_pool, self._side_by_side)
         ids = self.tracker.update(self.frame, [r.box for r in readings], [r.pixels for r in readings],

@@ -229,3 +229,30 @@ def test_one_person_is_read_exactly_as_the_one_person_path_reads_them():
     finally:
         one.close()
         everyone.close()
+
+
+def test_a_video_finds_a_person_the_whole_frame_detector_misses():
+    """A 600-pixel video of the yoga photo's woman 160 pixels tall over blurred noise: BlazePose's detector misses
+    her on the whole frame and finds her on a tile. While nobody is tracked the video searches the tiles too, so
+    she is found in the first frame and kept after it."""
+    cv2 = pytest.importorskip("cv2")
+    from pocket_mocap.core.tracking.detect import find_people
+    from pocket_mocap.core.tracking.people import PeopleLandmarks
+
+    photo = cv2.cvtColor(cv2.imread(str(SHARED_MEDIA / "images" / "single" /
+                                       "s03_yoga_treepose__tfexamples_image3.jpeg")), cv2.COLOR_BGR2RGB)
+    small = cv2.resize(photo, (round(photo.shape[1] * 160 / photo.shape[0]), 160), interpolation=cv2.INTER_AREA)
+    noise = cv2.GaussianBlur(np.random.default_rng(0).uniform(0, 255, (600, 600, 3)).astype(np.uint8), (0, 0), 6)
+    frame = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX)
+    top, left = 300 - small.shape[0] // 2, 300 - small.shape[1] // 2
+    frame[top:top + small.shape[0], left:left + small.shape[1]] = small
+    people = PeopleLandmarks(video=True, hands_and_face=False, fps=12.0)
+    try:
+        networks = (people.networks["pose_detection"], people.networks["pose_landmark_full"])
+        assert find_people(*networks, frame, tiled=False)[0] == [], "the whole frame alone finds her: no test"
+        found = [people(frame) for _ in range(6)]
+    finally:
+        people.close()
+    assert all(list(seen) == [1] for seen in found), [list(seen) for seen in found]
+    hips = found[0][1].pose_pixels[23:25, :2].mean(axis=0)  # where she stands in the picture
+    assert left < hips[0] < left + small.shape[1] and top < hips[1] < top + small.shape[0], hips
