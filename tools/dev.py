@@ -216,11 +216,13 @@ def command_train_contact() -> int:
     if not mocap.is_dir():
         print(f"The contact model learns from motion capture in {mocap}, which is not there.", flush=True)
         return 1
-    renders = ROOT / "runs" / "contact" / "real_train"
-    steps = [[python, "-m", "training.contact.renders", "--mocap", mocap, "--out", renders, "--count", "12"],
+    renders, held = ROOT / "runs" / "contact" / "real_train", ROOT / "runs" / "contact" / "real_validation"
+    steps = [[python, "-m", "training.contact.renders", "--mocap", mocap, "--out", renders, "--count", "60"],
+             [python, "-m", "training.contact.renders", "--mocap", mocap, "--out", held, "--count", "5", "--split",
+              "validation"],
              [python, "-m", "training.contact.train", "--mocap", mocap, "--views", "16", "--speeds", "0.5", "1",
-              "1.5", "--real", renders, "--steps", "6000", "--seed", "0",
-              "--out", ROOT / "core" / "grounding" / "models" / "contact_model.npz"]]
+              "1.5", "--real", renders, "--real-validation", held, "--steps", "6000",
+              "--seed", "0", "--out", ROOT / "core" / "grounding" / "models" / "contact_model.npz"]]
     return 1 if any(run(step) for step in steps) else 0
 
 

@@ -21,9 +21,10 @@ from scipy.ndimage import gaussian_filter1d
 
 from core.bodymodel.model import BodyModel
 from core.estimators.keypoints.fit import Camera
-from core.grounding.contact_model import FootEvidence, contact_features
+from core.grounding.contact_model import PER_POINT, FootEvidence, contact_features
 from core.grounding.ground import clip_evidence
 from core.grounding.skeleton import FootSkeleton
+from core.pipeline.results import split_people
 from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from training.synth.mocap_sources import trial_id
 from training.synth.poses import apply_heading, mirror_poses, split_of
@@ -101,6 +102,13 @@ def turned(sequence: Sequence, heading: float, mirror: bool, pelvis: np.ndarray)
     return Sequence(sequence.name, poses.reshape(len(poses), -1).astype(np.float32), trans, contacts, sequence.fps)
 
 
+def mirrored_features(features: np.ndarray) -> np.ndarray:
+    """``(F, FEATURES)`` of a clip -> those of its mirror image: the feet swap sides (every feature is a height, a
+    speed or a vertical speed, none changes sign when left and right swap)."""
+    per_point = features[:, : 4 * PER_POINT].reshape(len(features), 4, PER_POINT)[:, MIRROR_POINTS]
+    return np.concatenate([per_point.reshape(len(features), -1), features[:, 4 * PER_POINT:]], axis=1)
+
+
 @dataclass(frozen=True)
 class Sample:
     features: np.ndarray  # (F, FEATURES)
@@ -135,6 +143,9 @@ def real_samples(folder: Path, mocap: Path, truth_body: BodyModel, fitted_body: 
         trial = f"{stem[:3]}/{stem[4:]}"
         with np.load(path) as data:
             result = {key: data[key] for key in data.files}
+        if "person_keys" in result:  # the landmark stage also saw somebody in the background: the clip's person is
+            # the one seen longest
+            result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
         sequence = seen(mocap, trial, truth_body, int(size), SECONDS)[0]
         if len(sequence.contacts) != len(result["poses"]):
             continue

@@ -2,7 +2,7 @@
 with known truth. The contact model trains on those of training clips next to its simulated fits, and the grounding
 benchmark judges on those of held-out clips (``tools/bench_grounding.py --rendered``).
 
-    .venv/bin/python -m training.contact.renders --mocap ../shared/mocap/bvh --out runs/contact/real_train --count 12
+    .venv/bin/python -m training.contact.renders --mocap ../shared/mocap/bvh --out runs/contact/real_train --count 60
 
 Each clip's first ``seconds`` on the open body in random clothes and light (the synthetic generator's mode (a)), a
 static camera (``training.synth.sequences.static_camera``), ``size`` x ``size`` pixels over one still background,
@@ -89,26 +89,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mocap", type=Path, required=True, help="the CC_Base BVH folder (../shared/mocap/bvh)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--count", type=int, default=12, help="training clips, spread over the split")
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--count", type=int, default=12, help="clips, spread over the split")
+    parser.add_argument("--split", choices=("train", "validation"), default="train",
+                        help="the pose bank's split to draw from (validation: to measure on, never to train on)")
+    parser.add_argument("--size", type=int, nargs="+", default=[256, 512],
+                        help="square sides in pixels, tried in turn until the landmark stage finds the person (a "
+                             "clip that walks far from the camera is too small for it at 256)")
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args()
     body = load_body("open", "smplx", "", "neutral")
-    paths = clips(args.mocap, "train")
+    paths = clips(args.mocap, args.split)
     chosen = [paths[round(i)] for i in np.linspace(0, len(paths) - 1, min(args.count, len(paths)))]
     args.out.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(chosen):
         trial = f"{path.parent.name}/{path.stem}"
-        target = args.out / kept_name(trial, args.size)
-        if target.is_file():
+        if any((args.out / kept_name(trial, size)).is_file() for size in args.size):
             continue
-        rng = np.random.default_rng(args.seed + index)
-        result = render_and_reconstruct(trial, body, *seen(args.mocap, trial, body, args.size), args.size, rng)
-        if isinstance(result, str):
-            print(f"{trial}: {result}", flush=True)
-            continue
-        np.savez(target, **result)
-        print(f"{trial}: {len(result['poses'])} frames kept", flush=True)
+        for size in args.size:
+            rng = np.random.default_rng(args.seed + index)
+            result = render_and_reconstruct(trial, body, *seen(args.mocap, trial, body, size), size, rng)
+            if isinstance(result, str):
+                print(f"{trial} at {size} px: {result}", flush=True)
+                continue
+            np.savez(args.out / kept_name(trial, size), **result)
+            print(f"{trial} at {size} px: {len(result['poses'])} frames kept", flush=True)
+            break
     return 0
 
 

@@ -24,7 +24,7 @@ from core.bodymodel.library import load_body
 from core.grounding.contact_model import FEATURES, ContactModel
 from core.grounding.ground import found_contacts
 
-from .data import clips, load_sequences, real_samples, sample
+from .data import MIRROR_POINTS, clips, load_sequences, mirrored_features, real_samples, sample
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python3 tools/dev.py train-contact"
@@ -93,6 +93,9 @@ def main() -> int:
                         help="playback speeds of the clips (0.5: twice as slow; the files are at 60 fps)")
     parser.add_argument("--real", type=Path, help="kept reconstructions of rendered training clips "
                                                   "(training.contact.renders)")
+    parser.add_argument("--real-validation", type=Path, help="kept reconstructions of rendered held-out clips "
+                                                             "(training.contact.renders --split validation), "
+                                                             "measured after training, never trained on")
     parser.add_argument("--real-share", type=float, default=0.2, help="of each batch, from --real")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--window", type=int, default=240, help="frames per training crop")
@@ -131,6 +134,7 @@ def main() -> int:
     loss_function = nn.BCEWithLogitsLoss(reduction="none")
     pools = [samples] + ([real] if real else [])
     normalised = [[((s.features - mean) / scale).astype(np.float32) for s in pool] for pool in pools]
+    mirrored = [((mirrored_features(s.features) - mean) / scale).astype(np.float32) for s in real]
     weights = [np.array([len(s.labels) for s in pool], np.float64) for pool in pools]
     weights = [w / w.sum() for w in weights]
     losses = []
@@ -143,6 +147,8 @@ def main() -> int:
             start = rng.integers(0, max(1, frames - args.window + 1))
             x = normalised[pool][index][start:start + args.window]
             y = pools[pool][index].labels[start:start + args.window]
+            if pool == 1 and rng.random() < 0.5:  # a rendered clip's mirror image (simulated views mirror already)
+                x, y = mirrored[index][start:start + args.window], y[:, MIRROR_POINTS]
             mask = np.ones(len(y), np.float32)
             if len(x) < args.window:  # a short clip: edge-padded as the network pads, the padding not scored
                 pad = args.window - len(x)
@@ -182,10 +188,21 @@ def main() -> int:
     rule = precision_recall(validation, None)
     record["validation"] = {"views": len(validation), "learned_precision_recall": learned,
                             "rule_precision_recall": rule}
+    if args.real_validation is not None:
+        rendered = real_samples(args.real_validation, args.mocap, body, load_body("open", "smpl", "", "neutral"))
+        if any(item.name not in held_stems for item in rendered):
+            raise SystemExit("--real-validation holds renders of training clips")
+        record["validation"] |= {"rendered_clips": sorted(item.name for item in rendered),
+                                 "rendered_learned_precision_recall": precision_recall(rendered, model),
+                                 "rendered_rule_precision_recall": precision_recall(rendered, None)}
     np.savez(args.out, **network.arrays(), feature_mean=mean.astype(np.float32),
              feature_scale=scale.astype(np.float32), record=json.dumps(record))
     print(f"held-out views: learned precision / recall {learned[0]:.3f} / {learned[1]:.3f}, rule {rule[0]:.3f} / "
           f"{rule[1]:.3f}; wrote {args.out} ({time.time() - started:.0f} s)", flush=True)
+    if "rendered_clips" in record["validation"]:
+        found, rule = (record["validation"][f"rendered_{key}_precision_recall"] for key in ("learned", "rule"))
+        print(f"held-out rendered clips {record['validation']['rendered_clips']}: learned precision / recall "
+              f"{found[0]:.3f} / {found[1]:.3f}, rule {rule[0]:.3f} / {rule[1]:.3f}", flush=True)
     return 0
 
 
