@@ -47,6 +47,10 @@ def test_bundled_model_carries_its_training_record(model):
     learned, rule = record["validation"]["learned_precision_recall"], record["validation"]["rule_precision_recall"]
     assert min(learned) > 0.6 and learned[1] > rule[1] + 0.2, (learned, rule)
     assert record["architecture"]["parameters"] < 200_000
+    rendered = record["validation"]["rendered_clips"]  # real fits of held-out clips, measured after training
+    assert len(rendered) >= 3 and set(rendered) <= set(record["held_out_clips"])
+    found, rule = (record["validation"][f"rendered_{key}_precision_recall"] for key in ("learned", "rule"))
+    assert min(found) > 0.7 and found[1] > rule[1] + 0.3, (found, rule)
     assert model.receptive_frames <= 91  # about 3 s at 30 fps: contacts are a local matter
 
 
@@ -104,6 +108,26 @@ def test_features_see_a_planted_foot_stand_still_in_the_image_while_the_distance
     absent = FootEvidence(world, evidence.planted, evidence.image, evidence.pelvis_world, evidence.pelvis_image,
                           depth, focal, np.arange(frames) >= 10, fps)
     assert not contact_features(absent)[:10].any()
+
+
+def test_a_mirrored_clip_reads_as_its_features_with_the_feet_swapped():
+    """The training's mirror of a rendered clip (``mirrored_features``) is what the features of the mirror image
+    would be: every feature is a height or a speed, so swapping the feet is all that changes."""
+    sys.path.insert(0, str(ROOT))
+    from training.contact.data import MIRROR_POINTS, mirrored_features
+
+    rng = np.random.default_rng(5)
+    frames = 40
+    world = np.cumsum(rng.normal(0, 0.02, (frames, 4, 3)), axis=0) + (0, 0, 0.05)
+    image = np.cumsum(rng.normal(0, 2.0, (frames, 4, 2)), axis=0) + 300.0
+    pelvis_world, pelvis_image = world.mean(axis=1) + (0, 0, 0.9), image.mean(axis=1)
+    depth, planted, valid = 4.0 + rng.normal(0, 0.05, frames), rng.uniform(0, 0.05, 4), np.ones(frames, bool)
+    evidence = FootEvidence(world, planted, image, pelvis_world, pelvis_image, depth, 800.0, valid, 30.0)
+    flip = np.array([-1.0, 1.0, 1.0])
+    mirror = FootEvidence(world[:, MIRROR_POINTS] * flip, planted[MIRROR_POINTS], image[:, MIRROR_POINTS] * flip[:2],
+                          pelvis_world * flip, pelvis_image * flip[:2], depth, 800.0, valid, 30.0)
+    assert np.allclose(mirrored_features(contact_features(evidence)), contact_features(mirror), atol=1e-6)
+    assert not np.allclose(mirrored_features(contact_features(evidence)), contact_features(evidence), atol=1e-3)
 
 
 def test_the_job_takes_learned_lifted_both_or_rule_contacts_and_names_the_choices_otherwise():
