@@ -84,6 +84,32 @@ def test_onnx_export_equals_torch(tmp_path):
         assert np.abs(got - expected).max() < 1e-4, name
 
 
+def test_token_lifter_classifies_coordinates_and_learns_with_rle():
+    """The paper's module: soft-argmax over bins keeps the points inside the bins' reach, sigma is positive, and the
+    RLE loss (through the flow too) falls on a fixed batch."""
+    torch = pytest.importorskip("torch")
+    from training.lifter.model import REACH, TokenLifter
+    from training.lifter.train import point_loss
+    from training.losses import RLELoss
+
+    torch.manual_seed(0)
+    model, rle = TokenLifter(dim=32, layers=1, bins=32), RLELoss(dim=3)
+    features = torch.randn(8, FEATURES)
+    targets = torch.rand(8, 129, 3) * 1.6 - 0.8
+    points, sigma = model.points_and_sigma(features)
+    assert points.shape == (8, 129, 3) and points.abs().max() <= REACH and (sigma > 0).all()
+    assert torch.equal(model(features), points)
+    optimiser = torch.optim.Adam(list(model.parameters()) + list(rle.parameters()), lr=3e-3)
+    first = point_loss(model, rle, features, targets, torch.ones(1, 129, 1))
+    for _ in range(30):
+        optimiser.zero_grad()
+        loss = point_loss(model, rle, features, targets, torch.ones(1, 129, 1))
+        loss.backward()
+        optimiser.step()
+    assert all(p.grad is not None for p in rle.flow.parameters())
+    assert loss.item() < first.item() - 0.5, (first.item(), loss.item())
+
+
 @needs_weights
 @pytest.mark.skipif(not (MOCAP / "bvh").is_dir(), reason="../shared/mocap is absent: no held-out clips")
 def test_lifter_on_held_out_clips_beats_its_corrupted_input():

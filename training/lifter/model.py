@@ -2,11 +2,15 @@
 landmark points hip-centred, then the 96 keypoints pelvis-relative (metres, camera axes).
 
 * :class:`ResidualLifter`: a residual MLP (Martinez et al.'s simple baseline, wider).
-* :class:`TokenLifter`: the paper's 3D keypoint module in spirit (MODELS.md A.3): one token per landmark plus a
-  camera token, gated attention units (GAU, Hua et al.) mixing them, and one learned query token per output point
-  read out by a GAU cross-step. It regresses coordinates directly (L1) instead of the paper's coordinate
-  classification with the RLE loss: with coordinates as input there is no heatmap to classify over, and a
-  regression head trains in the CPU budget.
+* :class:`TokenLifter`: the paper's 3D keypoint module (MODELS.md A.3): one token per landmark plus a camera token,
+  gated attention units (GAU, Hua et al.) mixing them, and one learned query token per output point read out by a
+  GAU cross-step. Each point is classified per axis over ``BINS`` bins (SimCC-style coordinate classification, the
+  coordinate the soft-argmax over them) with a sigma per axis, trained with the RLE loss (training/losses.py).
+* :class:`RegressingTokenLifter`: the same tokens with a plain regression head trained with L1 (the first cut,
+  kept to measure what classification and RLE add).
+
+A model with ``uses_rle`` also has ``points_and_sigma(features)``; ``forward`` returns the points alone, which
+is all that is exported.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ OUTPUTS = LANDMARKS + 96
 
 
 class ResidualLifter(nn.Module):
+    uses_rle = False
+
     def __init__(self, width: int = 768, blocks: int = 2, dropout: float = 0.05):
         super().__init__()
         self.stem = nn.Sequential(nn.Linear(FEATURES, width), nn.LayerNorm(width), nn.GELU())
@@ -61,7 +67,13 @@ class GatedAttentionUnit(nn.Module):
         return x + self.out(u * (attention @ v))
 
 
-class TokenLifter(nn.Module):
+BINS = 128
+REACH = 1.3  # metres: the bins cover -REACH..REACH on each axis (a body's points lie within about 1.1 m of its hips)
+
+
+class RegressingTokenLifter(nn.Module):
+    uses_rle = False
+
     def __init__(self, dim: int = 160, layers: int = 4):
         super().__init__()
         self.landmark_embed = nn.Linear(6, dim)
@@ -82,17 +94,44 @@ class TokenLifter(nn.Module):
         camera = self.camera_embed(features[:, 6 * n:]).unsqueeze(1)
         return torch.cat([landmarks, camera], dim=1) + self.position
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def read(self, features: torch.Tensor) -> torch.Tensor:
+        """The output queries after the cross-steps: ``(B, OUTPUTS, dim)``."""
         memory = self.tokens(features)
         for layer in self.encoder:
             memory = layer(memory)
         queries = self.queries.expand(features.shape[0], -1, -1)
         for layer in self.readout:
             queries = layer(queries, memory)
-        return self.head(queries)
+        return queries
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.read(features))
 
 
-ARCHITECTURES = {"residual": ResidualLifter, "tokens": TokenLifter}
+class TokenLifter(RegressingTokenLifter):
+    uses_rle = True
+
+    def __init__(self, dim: int = 160, layers: int = 4, bins: int = BINS):
+        super().__init__(dim, layers)
+        self.bins = bins
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 3 * bins))
+        self.sigma = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 3))
+        self.register_buffer("centres", torch.linspace(-REACH, REACH, bins))
+        for layer in (self.head[1], self.sigma[1]):
+            nn.init.xavier_uniform_(layer.weight, gain=0.01)
+            nn.init.zeros_(layer.bias)
+
+    def points_and_sigma(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        queries = self.read(features)
+        logits = self.head(queries).view(features.shape[0], OUTPUTS, 3, self.bins)
+        points = torch.softmax(logits, dim=-1) @ self.centres
+        return points, torch.sigmoid(self.sigma(queries)) + 1e-9
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.points_and_sigma(features)[0]
+
+
+ARCHITECTURES = {"residual": ResidualLifter, "tokens": TokenLifter, "tokens-regress": RegressingTokenLifter}
 
 
 def parameter_count(model: nn.Module) -> int:

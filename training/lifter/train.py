@@ -25,6 +25,7 @@ import torch
 
 from core.lifting.features import HIPS
 
+from ..losses import RLELoss
 from ..synth.bank import make_bank
 from .data import Corruption, LifterSampler
 from .mediapipe_errors import LIMBS, pa_error
@@ -135,6 +136,15 @@ def take_step(optimiser, loss) -> float:
     return loss.item()
 
 
+def point_loss(model: torch.nn.Module, rle: RLELoss | None, features: torch.Tensor, targets: torch.Tensor,
+               weights: torch.Tensor) -> torch.Tensor:
+    """L1 on the points, or for a model with a sigma per axis the RLE loss (MODELS.md A.7) with the same weights."""
+    if rle is None:
+        return ((model(features) - targets).abs() * weights).mean()
+    points, sigma = model.points_and_sigma(features)
+    return rle(points, sigma, targets, weights[..., 0].expand(len(targets), -1))
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -189,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {len(train_bank)} train / {len(validation_bank)} validation poses ({len(held)} clips held out); "
           f"pool {len(pool)} bodies in {time.time() - started:.0f} s", flush=True)
     model = ARCHITECTURES[args.arch]()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    rle = RLELoss(dim=3) if model.uses_rle else None
+    parameters = list(model.parameters()) + (list(rle.parameters()) if rle else [])
+    optimiser = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed + 3)
     deadline = time.time() + args.minutes * 60
     train_start, step, curve, losses = time.time(), 0, [], []
@@ -202,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if real_count:
             extra = real.batch(rng.integers(len(real), size=real_count))
             features, targets = torch.cat([features, extra[0]]), torch.cat([targets, extra[1]])
-        losses.append(take_step(optimiser, ((model(features) - targets).abs() * weights).mean()))
+        losses.append(take_step(optimiser, point_loss(model, rle, features, targets, weights)))
         step += 1
         if step % 500 == 0:
             record = {"step": step, "loss": float(np.mean(losses[-500:])), **evaluate(model, val_features, val_targets)}
@@ -225,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     real_name = f"; {real.count} real landmark-stage pairs from renders of training clips ({real.name}), " \
         f"{args.real_share:.0%} of each batch" if real else ""
     metadata = {"architecture": args.arch, "parameters": parameter_count(model), "trained_steps": step,
+                "loss": "RLE (RealNVP 3D flow, Laplace residual)" if rle else "L1",
                 "batch": args.batch, "seed": args.seed, "minutes": args.minutes, "pool": args.pool,
                 "data": f"pose bank {args.bank.name} ({len(train_bank)} train poses), open-body shapes, random "
                         f"cameras, {corruption_name}{real_name}",
