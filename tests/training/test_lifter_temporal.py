@@ -64,6 +64,34 @@ def test_windows_are_in_the_run_time_layout(kit):
     assert 1.2 < np.ptp(targets[:, :33, :], axis=1).max(axis=1).mean() < 2.2  # a whole body, metres
 
 
+def test_mirrored_windows_are_the_mirror_image_of_the_motion(kit):
+    """A mirrored window's targets, mirrored back, are the same body up to a rotation (the camera turns with the
+    mirror), its contacts swap feet, and the bent left knee of the walk becomes a bent right knee."""
+    from training.lifter.mediapipe_errors import pa_error
+    from training.lifter.temporal import CONTACT_MIRROR, LANDMARK_MIRROR, mirrored
+
+    bodies = ClipBodies([_walk()], kit, seed=0)
+    plain = WindowSampler(bodies, Corruption.measured()).batch(np.random.default_rng(4), 16)
+    flipped = WindowSampler(bodies, Corruption.measured(), mirror_rate=1.0).batch(np.random.default_rng(4), 16)
+    back = mirrored(flipped["targets"][:, :33].astype(np.float64), LANDMARK_MIRROR)
+    assert pa_error(back, plain["targets"][:, :33].astype(np.float64)).max() < 1e-4
+    np.testing.assert_array_equal(flipped["contacts"], plain["contacts"][:, CONTACT_MIRROR])
+
+    def knee_angles(points):  # hip-knee-ankle angle in degrees: (left, right)
+        angles = []
+        for hip, knee, ankle in ((23, 25, 27), (24, 26, 28)):
+            a, b = points[:, hip] - points[:, knee], points[:, ankle] - points[:, knee]
+            cosine = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+            angles.append(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+        return angles
+
+    left, right = knee_angles(plain["targets"])
+    mirrored_left, mirrored_right = knee_angles(flipped["targets"])
+    np.testing.assert_allclose(mirrored_right, left, atol=1e-3)
+    np.testing.assert_allclose(mirrored_left, right, atol=1e-3)
+    assert (left < right - 5).any()  # the walk does bend its left knee
+
+
 def test_strided_training_and_dilated_run_time_agree():
     torch.manual_seed(0)
     model = Network().eval()

@@ -11,7 +11,8 @@ The measured error model (``Corruption.measured()``) is per frame. A tracker's e
 to frame, so each error here is a mix of a smooth part (a Gaussian over a few frames) and a frame-to-frame part, with
 the mix drawn per batch; MediaPipe's depth and size misjudgements drift slowly. Some windows lose frames (the person
 not found: the nearest seen frame's features, flagged unseen) or start or end at the clip's edge (edge frames
-repeated, as the extension pads a clip).
+repeated, as the extension pads a clip). With ``mirror_rate`` a share of windows is the motion's mirror image (before
+the camera and the errors, so the mirrored body is seen through MediaPipe's errors as measured).
 """
 
 from __future__ import annotations
@@ -24,13 +25,25 @@ from core.lifting.features import HIPS, input_features
 from core.lifting.temporal import FOOT_LANDMARKS, WINDOW
 from core.rotations import axis_angle_to_matrix
 
+from ..markers import flip_permutation
 from ..synth.generator import OpenBodyKit, Ranges, _camera_view
 from .data import IMAGE_SHAPES, Corruption, LifterSampler
 
 CONTACT_HEIGHT_M = 0.05
 CONTACT_SPEED_M_S = 0.2
 RATE = 30.0
+# MediaPipe's 33 landmarks' mirror images (nose; eyes, ears, mouth and body left <-> right), and the four soles'.
+LANDMARK_MIRROR = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21, 24, 23, 26, 25,
+                   28, 27, 30, 29, 32, 31]
+CONTACT_MIRROR = [2, 3, 0, 1]
 VIEWS = 50_000  # cameras drawn once (training/synth/generator.py's ranges), each window takes one and a turn
+
+
+def mirrored(points: np.ndarray, order: list[int]) -> np.ndarray:
+    """World points ``(..., P, 3)`` (Y up) mirrored through the YZ plane: swapped sides by ``order``, x negated."""
+    out = np.array(points[..., order, :], copy=True)
+    out[..., 0] *= -1
+    return out
 
 
 def foot_contacts(feet: np.ndarray) -> np.ndarray:
@@ -102,9 +115,9 @@ class WindowSampler:
     ``(n, 4)`` of the centre frame."""
 
     def __init__(self, bodies: ClipBodies, corruption: Corruption, ranges: Ranges | None = None,
-                 missing_rate: float = 0.3, edge_rate: float = 0.1):
+                 missing_rate: float = 0.3, edge_rate: float = 0.1, mirror_rate: float = 0.0):
         self.bodies, self.corruption, self.ranges = bodies, corruption, ranges or Ranges()
-        self.missing_rate, self.edge_rate = missing_rate, edge_rate
+        self.missing_rate, self.edge_rate, self.mirror_rate = missing_rate, edge_rate, mirror_rate
         usable = np.maximum(bodies.counts - WINDOW + 1, 0)
         self.weights = usable / usable.sum()
         views = [_camera_view(np.random.default_rng(seed), self.ranges) for seed in range(VIEWS)]
@@ -130,6 +143,12 @@ class WindowSampler:
         index = self.frames(rng, n)
         world = self.bodies.landmarks[index].astype(np.float64)  # (n, T, 33, 3)
         keys = self.bodies.keypoints[index].astype(np.float64)
+        contacts = self.bodies.contacts[index[:, WINDOW // 2]]
+        mirror = rng.random(n) < self.mirror_rate  # the motion's mirror image, then seen through MediaPipe's errors
+        if mirror.any():
+            world[mirror] = mirrored(world[mirror], LANDMARK_MIRROR)
+            keys[mirror] = mirrored(keys[mirror], flip_permutation())
+            contacts[mirror] = contacts[mirror][:, CONTACT_MIRROR]
         middle = world[:, :, HIPS].mean(axis=(1, 2))  # the window's mean pelvis, (n, 3)
         turns = axis_angle_to_matrix(np.column_stack([np.zeros(n), rng.uniform(-np.pi, np.pi, n), np.zeros(n)]))
         chosen = rng.integers(VIEWS, size=n)
@@ -144,7 +163,6 @@ class WindowSampler:
         hips = camera[:, centre, HIPS].mean(axis=1, keepdims=True)
         targets = np.concatenate([camera[:, centre] - hips, camera_keys[:, centre] - camera_keys[:, centre, :1]],
                                  axis=1)
-        contacts = self.bodies.contacts[index[:, centre]]
         return {"inputs": observed.astype(np.float32), "targets": targets.astype(np.float32),
                 "contacts": contacts.astype(np.float32)}
 

@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, help="rendered training clips with the landmark stage run on them "
                         "(training/lifter/real_sequences.py): real windows")
     parser.add_argument("--real-share", type=float, default=0.25, help="share of each batch from --real")
+    parser.add_argument("--mirror-rate", type=float, default=0.0, help="share of simulated windows mirrored")
     parser.add_argument("--out", type=Path, default=Path("runs/temporal"))
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     held = [c for c in clips if c["split"] == "validation"]
     kit = OpenBodyKit()
     corruption = Corruption.measured(args.errors)
-    train = WindowSampler(ClipBodies(train_clips, kit, args.seed), corruption)
+    train = WindowSampler(ClipBodies(train_clips, kit, args.seed), corruption, mirror_rate=args.mirror_rate)
     validation_sampler = WindowSampler(ClipBodies(held, kit, args.seed + 1), corruption)
     validation = validation_sampler.batch(np.random.default_rng(args.seed + 2), args.validation_windows)
     compared = baselines(validation, args.frame_lifter)
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 "data": f"{args.motion.name}: {len(train_clips)} motion-capture clips ({frames} frames at 30 fps; "
                         f"CC_Base BVH and extra/ but FBX), one open-body shape each, random static cameras, "
                         f"MediaPipe's errors measured on renders ({args.errors.name}) moving in time"
+                        + (f", {args.mirror_rate:.0%} of windows mirrored" if args.mirror_rate else "")
                         + (f"; {len(real)} real landmark-stage windows from {real.clips} rendered training clips "
                            f"({args.real.name}), {args.real_share:.0%} of each batch" if real else "")
                         + (f"; started from {args.init.parent.name}/{args.init.name}" if args.init else ""),
