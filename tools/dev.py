@@ -18,7 +18,7 @@
                                          # reconstructed (~25 min) -> core/grounding/models/
     python3 tools/dev.py train-temporal  # the temporal lifter from every clip of ../shared/mocap in order, through
                                          # MediaPipe's measured errors, then 16 training clips rendered by Cycles
-                                         # with the landmark stage run on them (~55 min)
+                                         # with the landmark stage run on them, then mirrored motion (~67 min)
                                          # -> core/lifting/models/temporal_lifter.onnx
 
 Environments (git-ignored): ``.venv`` (bpy 4.5.15, the run-time packages, test tools; provides the
@@ -228,7 +228,8 @@ def command_train_contact() -> int:
 
 def command_train_temporal() -> int:
     """The clips in order, renders of 16 training clips with the landmark stage run on them, 25 minutes on
-    simulated windows (seed 0), then 10 more with a quarter of each batch from the renders (seed 1)."""
+    simulated windows (seed 0), then 10 more with a quarter of each batch from the renders (seed 1), then 10 more
+    with half the simulated windows mirrored (seed 2)."""
     python = ensure_environment(".venv")
     mocap = ROOT.parent / "shared" / "mocap"
     if not (mocap / "bvh").is_dir():
@@ -242,12 +243,15 @@ def command_train_temporal() -> int:
               "25", "--seed", "0", "--out", work / "temporal"],
              [python, "-m", "training.lifter.train_temporal", "--motion", work / "lifter_motion.npz", "--minutes",
               "10", "--seed", "1", "--lr", "3e-4", "--init", work / "temporal" / "temporal.onnx", "--real",
-              work / "temporal_real", "--out", work / "temporal_tuned"]]
+              work / "temporal_real", "--out", work / "temporal_tuned"],
+             [python, "-m", "training.lifter.train_temporal", "--motion", work / "lifter_motion.npz", "--minutes",
+              "10", "--seed", "2", "--lr", "3e-4", "--init", work / "temporal_tuned" / "temporal.onnx", "--real",
+              work / "temporal_real", "--mirror-rate", "0.5", "--out", work / "temporal_mirrored"]]
     if any(run(step) for step in steps):
         return 1
     target = ROOT / "core" / "lifting" / "models" / "temporal_lifter.onnx"
     target.parent.mkdir(exist_ok=True)
-    shutil.copyfile(work / "temporal_tuned" / "temporal.onnx", target)
+    shutil.copyfile(work / "temporal_mirrored" / "temporal.onnx", target)
     print(f"Wrote {target}; measure it: .venv/bin/python tools/bench_temporal.py --temporal {target}", flush=True)
     return 0
 
