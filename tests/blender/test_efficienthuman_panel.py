@@ -31,7 +31,10 @@ def test_panel_reconstructs_a_photo_with_efficienthuman(addon, smoke_weights):
             assert time.monotonic() < deadline
             time.sleep(interval)
         status = bpy.context.window_manager.pocket_mocap_job
-        assert status.message_level == "INFO", status.message
+        # Smoke weights are not trained on people: the body may come out implausible, which the job may tell as a
+        # warning (measured on one machine: the yoga photo read upside down). What must not happen is an error.
+        assert status.message_level in {"INFO", "WARNING"}, status.message
+        assert "Reconstructed" in status.message, status.message
         assert any(o.type == "ARMATURE" for o in bpy.data.objects)
     finally:
         settings.estimator = "keypoints"
