@@ -28,6 +28,20 @@ DILATIONS = (1, 3, 9)
 RATE = 30.0
 FOOT_LANDMARKS = [29, 31, 30, 32]  # left heel, left foot index (toe), right heel, right foot index
 REQUIRED_METADATA = ("architecture", "trained_steps", "data", "held_out_clips", "validation", "command")
+# A photo's fit reads this share of the lifter's points held still and the rest of MediaPipe's own world landmarks:
+# their errors differ, and on held-out renders the mix beats either (docs/lifting.md, "A photo: the lifter's points
+# mixed with MediaPipe's"). A video's second fit reads the lifter alone: there the mix measured worse.
+LIFTER_SHARE = 0.7
+HIPS = [23, 24]  # left and right hip: both point sets are taken about their mid-hip
+
+
+def blended(points: np.ndarray, measured: np.ndarray, share: float = LIFTER_SHARE) -> np.ndarray:
+    """The lifter's landmark ``points (..., 33, 3)`` mixed with MediaPipe's world landmarks ``measured`` (the same
+    shape), each taken about its own mid-hip: ``share`` of the lifter's."""
+    points, measured = (np.asarray(x, np.float64) for x in (points, measured))
+    own = points - points[..., HIPS, :].mean(axis=-2, keepdims=True)
+    theirs = measured - measured[..., HIPS, :].mean(axis=-2, keepdims=True)
+    return share * own + (1.0 - share) * theirs
 
 
 def clip_features(pixels: np.ndarray, visibility: np.ndarray, world: np.ndarray, seen: np.ndarray, focal: float,

@@ -13,7 +13,15 @@ from conftest import SHARED_MEDIA
 from support.onnx_files import assert_untrained_refused, save_graph
 
 from pocket_mocap.core.lifting.features import FEATURES
-from pocket_mocap.core.lifting.temporal import BUNDLED, REQUIRED_METADATA, TemporalLifter, clip_features, resample
+from pocket_mocap.core.lifting.temporal import (
+    BUNDLED,
+    LIFTER_SHARE,
+    REQUIRED_METADATA,
+    TemporalLifter,
+    blended,
+    clip_features,
+    resample,
+)
 
 needs_weights = pytest.mark.skipif(not BUNDLED.is_file(), reason="no temporal lifter in this build "
                                    "(python3 tools/dev.py train-temporal makes it)")
@@ -252,8 +260,9 @@ def test_a_photo_is_fitted_to_the_lifters_points_of_it_held_still(tmp_path):
     first, second = _without_and_with(photo, tmp_path, hands_and_face=False)
     landmarks = first["landmarks"][0].astype(np.float64)  # the photo's landmarks, MediaPipe's world among them
     intrinsics = first["camera_intrinsics"]
-    points = TemporalLifter().still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
-                                    (float(intrinsics[0, 2]), float(intrinsics[1, 2])))
+    held = TemporalLifter().still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
+                                  (float(intrinsics[0, 2]), float(intrinsics[1, 2])))
+    points = blended(held, landmarks[:, 3:])
     np.testing.assert_allclose(second["landmarks"][0, :, 3:], points, atol=1e-5)  # what the fit read
     limbs, ours = [4, 5, 7, 8, 18, 19, 20, 21], [25, 26, 27, 28, 13, 14, 15, 16]  # knees, ankles, elbows, wrists
 
@@ -263,6 +272,19 @@ def test_a_photo_is_fitted_to_the_lifters_points_of_it_held_still(tmp_path):
                                     - (target[ours] - target[[23, 24]].mean(axis=0)), axis=-1).mean())
 
     assert off(second, points) < off(first, points) and off(first, landmarks[:, 3:]) < off(second, landmarks[:, 3:])
+
+
+def test_a_photos_fit_reads_the_lifters_points_mixed_with_mediapipes_about_their_mid_hips():
+    rng = np.random.default_rng(3)
+    lifted, measured = rng.normal(0, 0.3, (2, 33, 3))
+    lifted += [0.0, 0.004, -0.003]  # the lifter's points sit a few millimetres off their mid-hip
+    mixed = blended(lifted, measured)
+    np.testing.assert_allclose(mixed[[23, 24]].mean(axis=0), 0.0, atol=1e-12)
+    centred = [x - x[[23, 24]].mean(axis=0) for x in (lifted, measured)]
+    np.testing.assert_allclose(mixed, LIFTER_SHARE * centred[0] + (1 - LIFTER_SHARE) * centred[1], atol=1e-12)
+    np.testing.assert_allclose(blended(lifted, measured, 1.0), centred[0], atol=1e-12)
+    np.testing.assert_allclose(blended(np.stack([lifted] * 3), np.stack([measured] * 3))[1], mixed, atol=1e-12)
+    assert 0.5 <= LIFTER_SHARE < 1.0  # the lifter's points weigh more, MediaPipe's are not dropped
 
 
 def test_a_knee_or_elbow_bent_the_wrong_way_is_told():
@@ -294,8 +316,8 @@ def test_a_photo_whose_lifted_limb_bends_the_wrong_way_is_fitted_to_mediapipes_3
     lifter, kept = TemporalLifter(), []
     for person in range(len(first["poses"])):
         landmarks = first["landmarks"][person, 0].astype(np.float64)
-        points = lifter.still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
-                              (float(intrinsics[0, 2]), float(intrinsics[1, 2])))
+        points = blended(lifter.still(landmarks[:, :2], landmarks[:, 2], landmarks[:, 3:], float(intrinsics[0, 0]),
+                                      (float(intrinsics[0, 2]), float(intrinsics[1, 2]))), landmarks[:, 3:])
         read = second["landmarks"][person, 0, :, 3:]
         kept.append("mediapipe" if np.allclose(read, landmarks[:, 3:], atol=1e-5) else
                     "lifter" if np.allclose(read, points, atol=1e-5) else "neither")

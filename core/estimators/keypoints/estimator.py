@@ -13,7 +13,7 @@ import numpy as np
 
 from ...bodymodel.model import BodyModel
 from ...lifting.lifter import Lifter
-from ...lifting.temporal import TemporalLifter
+from ...lifting.temporal import TemporalLifter, blended
 from ...pipeline.smoothing import OneEuroFilter
 from ...prior.gmm import PosePrior
 from ...rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -60,7 +60,8 @@ class KeypointEstimator:
                 obs.world, _ = self.lifter.lift(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
             elif self.still is not None:  # a photo (a video's frames are read with their neighbours: Lane.refit)
                 obs.measured_world = obs.world
-                obs.world = self.still.still(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre)
+                obs.world = blended(self.still.still(obs.pose_2d, obs.visibility, obs.world, self.camera.focal, centre),
+                                    obs.measured_world)
             filters = self.filters.setdefault(track_id, self._new_filters())
             obs.pose_2d = filters["pose_2d"](obs.pose_2d)
             obs.world = filters["world"](obs.world)
