@@ -76,7 +76,7 @@ class POCKETMOCAP_PG_settings(bpy.types.PropertyGroup):
         name="Learned 3D", default=True,
         description="Keypoint-guided estimator: fit the body to where the temporal lifter puts it (a video is "
                     "fitted a second time, from 27 frames of landmarks around each frame; a photo is read as a person "
-                    "holding still). Off: fit to MediaPipe's own 3D alone")
+                    "holding still, 30 % MediaPipe's own 3D mixed in). Off: fit to MediaPipe's own 3D alone")
     hands_and_face: bpy.props.BoolProperty(name="Hands and face", default=True,
                                            description="Also fit fingers and jaw (SMPL-X layout; slower)")
     add_camera: bpy.props.BoolProperty(name="Add camera", default=True,
