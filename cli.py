@@ -419,7 +419,8 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--temporal-lifter", action=argparse.BooleanOptionalAction,
                      help="keypoint-guided estimator: fit to where the temporal lifter puts the body (default; a "
                           "video is fitted a second time, from 27 frames of landmarks around each frame; a photo is "
-                          "read as a person holding still, 30 %% MediaPipe's own 3D mixed in); --no-temporal-lifter: fit to MediaPipe's own 3D alone")
+                          "read as a person holding still, 30 %% MediaPipe's own 3D mixed in); --no-temporal-lifter: "
+                          "fit to MediaPipe's own 3D alone")
     rec.add_argument("--fov", type=float, default=55.0, help="assumed field of view in degrees, 10 to 150")
     rec.add_argument("--no-hands", action="store_true", help="body only (faster; SMPL layout with the open body)")
     rec.add_argument("--threads", type=int, default=2, help="worker threads, 1 to 64")
