@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PocketMocapError
-from .features import FEATURES, LANDMARKS, input_features
+from .features import FEATURES, HIPS, LANDMARKS, input_features
 from .weights import trained_session
 
 BUNDLED = Path(__file__).resolve().parent / "models" / "temporal_lifter.onnx"
@@ -32,7 +32,6 @@ REQUIRED_METADATA = ("architecture", "trained_steps", "data", "held_out_clips", 
 # their errors differ, and on held-out renders the mix beats either (docs/lifting.md, "A photo: the lifter's points
 # mixed with MediaPipe's"). A video's second fit reads the lifter alone: there the mix measured worse.
 LIFTER_SHARE = 0.7
-HIPS = [23, 24]  # left and right hip: both point sets are taken about their mid-hip
 
 
 def blended(points: np.ndarray, measured: np.ndarray, share: float = LIFTER_SHARE) -> np.ndarray:
