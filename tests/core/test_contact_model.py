@@ -130,6 +130,34 @@ def test_a_mirrored_clip_reads_as_its_features_with_the_feet_swapped():
     assert not np.allclose(mirrored_features(contact_features(evidence)), contact_features(evidence), atol=1e-3)
 
 
+@needs_mocap
+def test_another_view_of_a_rendered_clip_is_turned_kept_in_view_and_labelled_with_its_own_feet():
+    """``training.contact.renders --view 1``: the clip turned, mirrored half the time, seen whole by a camera drawn for
+    it; its labels are the truth's contacts as that view has them (a mirror swaps the feet)."""
+    sys.path.insert(0, str(ROOT))
+    from training.contact.data import MIRROR_POINTS
+    from training.contact.renders import viewed
+
+    body = load_body("open", "smplx", "", "neutral")
+    pelvis = FootSkeleton.of(body, np.zeros(0)).rest[0]
+    recorded = viewed(MOCAP, "007/007_08", body, 256, 0, np.random.default_rng(0))[0]
+    mirrored, headings = [], []
+    for seed in range(6):
+        sequence, camera, poses, trans = viewed(MOCAP, "007/007_08", body, 256, 1, np.random.default_rng(seed))
+        assert len(sequence.contacts) == len(recorded.contacts) == len(poses)
+        swapped = np.array_equal(sequence.contacts, recorded.contacts[:, MIRROR_POINTS])
+        assert swapped or np.array_equal(sequence.contacts, recorded.contacts)
+        mirrored.append(swapped)
+        path = sequence.trans + pelvis  # the pelvis in the view's world: the same walk, turned
+        assert np.ptp(path[:, 1]) == pytest.approx(np.ptp(recorded.trans[:, 1]), abs=1e-6)
+        headings.append(np.arctan2(*(path[-1] - path[0])[[0, 2]]))
+        seen = trans + pelvis  # camera space
+        pixels = seen[:, :2] / seen[:, 2:] * camera.focal + (camera.width / 2, camera.height / 2)
+        assert (seen[:, 2] > 1.0).all() and (pixels > 0).all() and (pixels < 256).all()
+    assert any(mirrored) and not all(mirrored)
+    assert np.ptp(headings) > 1.0  # turned differently from view to view
+
+
 def test_the_job_takes_learned_lifted_both_or_rule_contacts_and_names_the_choices_otherwise():
     job = {"inputs": ["x.mp4"]}
     assert check_reconstruct(job | {"contacts": "rule"})["contacts"] == "rule"

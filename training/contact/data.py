@@ -146,15 +146,18 @@ def real_samples(folder: Path, mocap: Path, truth_body: BodyModel, fitted_body: 
         if "person_keys" in result:  # the landmark stage also saw somebody in the background: the clip's person is
             # the one seen longest
             result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
-        sequence = seen(mocap, trial, truth_body, int(size), SECONDS)[0]
-        if len(sequence.contacts) != len(result["poses"]):
+        if "truth_contacts" in result:  # a view of the clip other than as recorded keeps its own
+            labels, fps = result["truth_contacts"], float(result["mocap_framerate"])
+        else:
+            sequence = seen(mocap, trial, truth_body, int(size), SECONDS)[0]
+            labels, fps = sequence.contacts, sequence.fps
+        if len(labels) != len(result["poses"]):
             continue
         intrinsics = result["camera_intrinsics"]
         camera = Camera(float(intrinsics[0, 0]), float(intrinsics[0, 2]), float(intrinsics[1, 2]))
         frames = {key: result[key] for key in ("poses", "trans", "joints", "joints_2d", "confidence")}
-        evidence = clip_evidence(frames, fitted_body, result["betas"], camera, sequence.fps)
-        found.append(Sample(contact_features(evidence), sequence.contacts.astype(np.float32), evidence,
-                            sequence.name))
+        evidence = clip_evidence(frames, fitted_body, result["betas"], camera, fps)
+        found.append(Sample(contact_features(evidence), labels.astype(np.float32), evidence, stem[4:]))
     return found
 
 

@@ -7,6 +7,12 @@ benchmark judges on those of held-out clips (``tools/bench_grounding.py --render
 Each clip's first ``seconds`` on the open body in random clothes and light (the synthetic generator's mode (a)), a
 static camera (``training.synth.sequences.static_camera``), ``size`` x ``size`` pixels over one still background,
 written as a video and reconstructed with the foot lock off; the result is kept as ``<trial>_<size>.npz``.
+
+``--view 0`` (the default) sees each clip as it is recorded, from the camera ``static_camera`` places by default.
+Another view (``--view 1``, into another folder) sees the clip turned to a random heading, mirrored half the time,
+from a camera drawn for it (height, pitch, field of view and margin) in another look: more real fits of the same
+motion for the contact model. Such a file also keeps the truth's contacts as the view has them
+(``truth_contacts``: a mirrored clip's feet swap sides).
 """
 
 from __future__ import annotations
@@ -18,13 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from core.bodymodel.library import load_body
+from core.grounding.skeleton import FootSkeleton
 from training.synth.appearance import background, composite, hair_vertices, random_look, srgb_to_linear
 from training.synth.render_blender import RenderSettings, render_batch
-from training.synth.sequences import seen_clip
+from training.synth.sequences import clip_sequence, in_camera, seen_clip, static_camera
 
-from .data import clips
+from .data import clips, turned
 
 SECONDS = 5.0
+CAMERA_HEIGHT_M = (0.9, 2.0)  # the camera of a view other than 0
+PITCH_DEGREES = (2.0, 18.0)
+FOV_DEGREES = (45.0, 70.0)
+MARGIN = (1.1, 1.5)
 
 
 def kept_name(trial: str, size: int) -> str:
@@ -34,6 +45,20 @@ def kept_name(trial: str, size: int) -> str:
 def seen(mocap: Path, trial: str, body, size: int, seconds: float = SECONDS):
     """The clip's truth as rendered: ``(sequence, camera, poses, trans)``."""
     return seen_clip(mocap / f"{trial}.bvh", body, seconds, width=size, height=size)
+
+
+def viewed(mocap: Path, trial: str, body, size: int, view: int, rng: np.random.Generator,
+           seconds: float = SECONDS):
+    """The clip's truth as ``view`` renders it: ``(sequence, camera, poses, trans)``; view 0 is :func:`seen`."""
+    if view == 0:
+        return seen(mocap, trial, body, size, seconds)
+    pelvis = FootSkeleton.of(body, np.zeros(0)).rest[0]
+    sequence = turned(clip_sequence(mocap / f"{trial}.bvh", body, seconds=seconds), rng.uniform(-np.pi, np.pi),
+                      bool(rng.random() < 0.5), pelvis)
+    camera = static_camera(sequence, body, width=size, height=size, fov_degrees=rng.uniform(*FOV_DEGREES),
+                           camera_height=rng.uniform(*CAMERA_HEIGHT_M), pitch_degrees=rng.uniform(*PITCH_DEGREES),
+                           margin=rng.uniform(*MARGIN))
+    return (sequence, camera, *in_camera(sequence, camera, pelvis))
 
 
 def render_frames(body, camera, poses, trans, size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -96,6 +121,9 @@ def main() -> int:
                         help="square sides in pixels, tried in turn until the landmark stage finds the person (a "
                              "clip that walks far from the camera is too small for it at 256)")
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--view", type=int, default=0, help="0: each clip as recorded, from the default camera; "
+                                                             "another number: turned, maybe mirrored, from a camera "
+                                                             "drawn for it (write each view to its own folder)")
     args = parser.parse_args()
     body = load_body("open", "smplx", "", "neutral")
     paths = clips(args.mocap, args.split)
@@ -106,11 +134,14 @@ def main() -> int:
         if any((args.out / kept_name(trial, size)).is_file() for size in args.size):
             continue
         for size in args.size:
-            rng = np.random.default_rng(args.seed + index)
-            result = render_and_reconstruct(trial, body, *seen(args.mocap, trial, body, size), size, rng)
+            rng = np.random.default_rng(args.seed + index if args.view == 0 else [args.seed, args.view, index])
+            sequence, *rest = viewed(args.mocap, trial, body, size, args.view, rng)
+            result = render_and_reconstruct(trial, body, sequence, *rest, size, rng)
             if isinstance(result, str):
                 print(f"{trial} at {size} px: {result}", flush=True)
                 continue
+            if args.view:
+                result["truth_contacts"] = sequence.contacts.astype(np.float32)
             np.savez(args.out / kept_name(trial, size), **result)
             print(f"{trial} at {size} px: {len(result['poses'])} frames kept", flush=True)
             break

@@ -91,8 +91,9 @@ def main() -> int:
     parser.add_argument("--views", type=int, default=24, help="views of each training clip at each speed")
     parser.add_argument("--speeds", type=float, nargs="+", default=[1.0],
                         help="playback speeds of the clips (0.5: twice as slow; the files are at 60 fps)")
-    parser.add_argument("--real", type=Path, help="kept reconstructions of rendered training clips "
-                                                  "(training.contact.renders)")
+    parser.add_argument("--real", type=Path, nargs="+", default=[],
+                        help="folders of kept reconstructions of rendered training clips (training.contact.renders; "
+                             "one folder per view)")
     parser.add_argument("--real-validation", type=Path, help="kept reconstructions of rendered held-out clips "
                                                              "(training.contact.renders --split validation), "
                                                              "measured after training, never trained on")
@@ -115,8 +116,8 @@ def main() -> int:
         samples += views(train, body, args.views, rng)
     held = load_sequences(held_paths, body, args.cache / "sequences_validation_1.npz")
     validation = views(held, body, 8, np.random.default_rng(args.seed + 1))
-    real = [] if args.real is None else real_samples(args.real, args.mocap, body, load_body("open", "smpl", "",
-                                                                                            "neutral"))
+    fitted = load_body("open", "smpl", "", "neutral")
+    real = [item for folder in args.real for item in real_samples(folder, args.mocap, body, fitted)]
     real = [item for item in real if item.labels.shape[0] >= 30]
     held_stems = {p.stem for p in held_paths}
     if any(item.name in held_stems for item in real):
@@ -174,8 +175,9 @@ def main() -> int:
               "data": {"clips": [p.stem for p in train_paths], "views_per_clip": args.views, "speeds": args.speeds,
                        "frames": int(sum(len(s.labels) for s in samples)), "source": "../shared/mocap/bvh (CC_Base)",
                        "fit_noise": "training.contact.data.FitNoise.draw",
-                       "rendered_clips": sorted(item.name for item in real), "rendered_share": args.real_share if real
-                       else 0.0},
+                       "rendered_clips": sorted(item.name for item in real),
+                       "rendered_views": [folder.name for folder in args.real],
+                       "rendered_share": args.real_share if real else 0.0},
               "held_out_clips": [p.stem for p in held_paths],
               "losses": {"first_250": float(np.mean(losses[:250])), "last_250": float(np.mean(losses[-250:]))},
               "command": COMMAND, "commit": commit(), "minutes": round((time.time() - started) / 60, 1),
@@ -189,7 +191,7 @@ def main() -> int:
     record["validation"] = {"views": len(validation), "learned_precision_recall": learned,
                             "rule_precision_recall": rule}
     if args.real_validation is not None:
-        rendered = real_samples(args.real_validation, args.mocap, body, load_body("open", "smpl", "", "neutral"))
+        rendered = real_samples(args.real_validation, args.mocap, body, fitted)
         if any(item.name not in held_stems for item in rendered):
             raise SystemExit("--real-validation holds renders of training clips")
         record["validation"] |= {"rendered_clips": sorted(item.name for item in rendered),
