@@ -194,3 +194,46 @@ def test_the_learning_rate_warms_up_then_decays_with_the_runs_time():
     np.testing.assert_allclose(rates, [0.0, 0.05, 0.1, 0.05, 0.0], atol=1e-12)
     set_rate(optimiser, 0.1, 300, 0.0)
     assert take_step(optimiser, (weight ** 2).sum()) == 4.0 and abs(float(weight) - 1.6) < 1e-6  # 2 - 0.1 * 4
+
+
+@pytest.mark.skipif(not (MOCAP / "bvh").is_dir(), reason="../shared/mocap is absent: no motion capture")
+def test_a_reconstructed_render_of_another_view_becomes_real_windows_labelled_by_that_view(kit, tmp_path):
+    """``real_sequences --from-renders``: the landmarks a video job kept of a rendered training clip, next to the
+    truth that view drew (found again from the clip, the view and the seed); a file of another view is refused."""
+    from core.bodymodel.library import load_body
+    from training.contact.renders import chosen_clips, view_rng, viewed
+    from training.lifter.real_sequences import RealWindows, from_reconstructions, truth
+
+    mocap, body = MOCAP / "bvh", load_body("open", "smplx", "", "neutral")
+    path = chosen_clips(mocap, "train", 60)[0]
+    trial = f"{path.parent.name}/{path.stem}"
+    sequence, camera, poses, trans = viewed(mocap, trial, body, 256, 1, view_rng(20, 1, 0))
+    drawn = truth(kit, body, sequence, poses, trans)["landmarks"]
+    count = len(drawn)
+    landmarks = np.zeros((count, 33, 6))
+    landmarks[..., :2] = drawn[..., :2] / drawn[..., 2:] * camera.focal + 127.5
+    landmarks[..., 2] = 1.0
+    landmarks[..., 3:] = drawn - drawn[:, HIPS].mean(axis=1, keepdims=True)
+    confidence = np.ones(count)
+    confidence[:5] = 0.0  # the person not found in the first frames
+    landmarks[:5] = 0.0
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    np.savez(renders / f"{path.parent.name}_{path.stem}_256.npz", landmarks=landmarks, confidence=confidence,
+             camera_intrinsics=np.array([[camera.focal, 0, 127.5], [0, camera.focal, 127.5], [0, 0, 1]]),
+             truth_contacts=sequence.contacts.astype(np.float32))
+    lines = from_reconstructions(renders, 1, mocap, body, kit, tmp_path / "windows", count=60)
+    assert lines[0] == f"{trial}: {count - 5} of {count} frames seen ({path.parent.name}_{path.stem}_256.npz)"
+    assert all(line.endswith(f"not rendered in {renders}") for line in lines[1:])
+    with np.load(tmp_path / "windows" / f"view1_{path.stem}.npz") as data:
+        np.testing.assert_allclose(data["landmarks"], drawn)
+        np.testing.assert_array_equal(data["clip_contacts"], sequence.contacts)
+        assert data["seen"].sum() == count - 5 and float(data["focal"]) == pytest.approx(camera.focal)
+    windows = RealWindows(tmp_path / "windows")
+    inputs, targets, contacts = windows.batch(np.random.default_rng(0), 8)
+    assert len(windows) == count - 5 and inputs.shape == (8, WINDOW, FEATURES + 1) and targets.shape == (8, 129, 3)
+    assert (inputs[:, WINDOW // 2, -1] == 1).all() and contacts.shape == (8, 4)
+
+    refused = from_reconstructions(renders, 2, mocap, body, kit, tmp_path / "other", count=60)
+    assert refused[0].startswith(f"{trial}: {path.parent.name}_{path.stem}_256.npz is not the view drawn")
+    assert not (tmp_path / "other" / f"view2_{path.stem}.npz").exists()

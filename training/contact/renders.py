@@ -61,6 +61,17 @@ def viewed(mocap: Path, trial: str, body, size: int, view: int, rng: np.random.G
     return (sequence, camera, *in_camera(sequence, camera, pelvis))
 
 
+def chosen_clips(mocap: Path, split: str, count: int) -> list[Path]:
+    """``count`` clips of the split, spread over it (the clips ``main`` renders)."""
+    paths = clips(mocap, split)
+    return [paths[round(i)] for i in np.linspace(0, len(paths) - 1, min(count, len(paths)))]
+
+
+def view_rng(seed: int, view: int, index: int) -> np.random.Generator:
+    """The random draws of the ``index``-th chosen clip in ``view``: its camera (another view) and its look."""
+    return np.random.default_rng(seed + index if view == 0 else [seed, view, index])
+
+
 def render_frames(body, camera, poses, trans, size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The clip drawn by Cycles on the open body in a random look over one still background: RGB frames."""
     parts = np.argmax(body.weights, axis=1)
@@ -126,15 +137,14 @@ def main() -> int:
                                                              "drawn for it (write each view to its own folder)")
     args = parser.parse_args()
     body = load_body("open", "smplx", "", "neutral")
-    paths = clips(args.mocap, args.split)
-    chosen = [paths[round(i)] for i in np.linspace(0, len(paths) - 1, min(args.count, len(paths)))]
+    chosen = chosen_clips(args.mocap, args.split, args.count)
     args.out.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(chosen):
         trial = f"{path.parent.name}/{path.stem}"
         if any((args.out / kept_name(trial, size)).is_file() for size in args.size):
             continue
         for size in args.size:
-            rng = np.random.default_rng(args.seed + index if args.view == 0 else [args.seed, args.view, index])
+            rng = view_rng(args.seed, args.view, index)
             sequence, *rest = viewed(args.mocap, trial, body, size, args.view, rng)
             result = render_and_reconstruct(trial, body, sequence, *rest, size, rng)
             if isinstance(result, str):

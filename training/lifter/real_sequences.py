@@ -74,6 +74,43 @@ def render_clip(mocap: Path, trial: str, body, kit, seconds: float = SECONDS, si
     return f"the landmark stage found the person in {track['seen'].mean():.0%} of the frames in {TRIES} looks"
 
 
+def from_reconstructions(folder: Path, view: int, mocap: Path, body, kit, out: Path, count: int = 60,
+                         seed: int = 20) -> list[str]:
+    """The contact model's rendered training clips (``training.contact.renders --view <view> --count <count> --seed
+    <seed>`` into ``folder``) as real windows: the landmarks the video job kept of each clip, next to the truth that
+    view rendered. Written to ``out`` as ``view<view>_<trial>.npz`` in this module's layout; one line per clip."""
+    from core.pipeline.results import split_people
+    from training.contact.renders import chosen_clips, view_rng, viewed
+
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for index, path in enumerate(chosen_clips(mocap, "train", count)):
+        trial = f"{path.parent.name}/{path.stem}"
+        kept = sorted(folder.glob(f"{path.parent.name}_{path.stem}_*.npz"))
+        if not kept:
+            lines.append(f"{trial}: not rendered in {folder}")
+            continue
+        with np.load(kept[0]) as data:
+            result = {key: data[key] for key in data.files}
+        if "person_keys" in result:  # somebody else was seen too: the clip's person is the one seen longest
+            result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
+        size = int(kept[0].stem.rsplit("_", 1)[1])
+        sequence, camera, poses, trans = viewed(mocap, trial, body, size, view, view_rng(seed, view, index))
+        focal = float(result["camera_intrinsics"][0, 0])
+        if len(poses) != len(result["landmarks"]) or abs(focal - camera.focal) > 1e-3 * camera.focal or (
+                "truth_contacts" in result and not np.array_equal(result["truth_contacts"] > 0.5, sequence.contacts)):
+            lines.append(f"{trial}: {kept[0].name} is not the view drawn with seed {seed} (another count or seed?)")
+            continue
+        landmarks = result["landmarks"]
+        seen = result["confidence"] > 0
+        np.savez(out / f"view{view}_{path.stem}.npz", pixels=landmarks[..., :2], visibility=landmarks[..., 2],
+                 world=landmarks[..., 3:], seen=seen, **truth(kit, body, sequence, poses, trans),
+                 clip_contacts=sequence.contacts, fps=np.float64(sequence.fps), focal=np.float64(camera.focal),
+                 size=np.int64(size))
+        lines.append(f"{trial}: {int(seen.sum())} of {len(seen)} frames seen ({kept[0].name})")
+    return lines
+
+
 class RealWindows:
     """Windows of the kept clips around every frame where the person was seen: ``batch(rng, n)`` -> inputs ``(n,
     WINDOW, F + 1)``, targets ``(n, 129, 3)``, contacts ``(n, 4)`` (the layout of ``WindowSampler``)."""
@@ -120,12 +157,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("train", "validation"), default="train")
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("runs/temporal_real"))
+    parser.add_argument("--from-renders", type=Path, help="instead of rendering: the contact model's reconstructed "
+                                                          "renders of training clips (training.contact.renders)")
+    parser.add_argument("--view", type=int, default=0, help="the view those renders were drawn in")
     args = parser.parse_args(argv)
     from core.bodymodel.library import load_body
     from training.contact.data import clips
     from training.synth.generator import OpenBodyKit
 
     body, kit = load_body("open", "smplx", "", "neutral"), OpenBodyKit()
+    if args.from_renders:
+        for line in from_reconstructions(args.from_renders, args.view, args.mocap, body, kit, args.out):
+            print(line, flush=True)
+        return 0
     paths = clips(args.mocap, args.split)
     chosen = [paths[round(i)] for i in np.linspace(0, len(paths) - 1, min(args.count, len(paths)))]
     args.out.mkdir(parents=True, exist_ok=True)
