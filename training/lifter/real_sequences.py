@@ -4,6 +4,12 @@ on the frames as the video job runs it, kept next to the truth.
 
     .venv/bin/python -m training.lifter.real_sequences --split train --count 16 --out runs/temporal_real
 
+or, from the contact model's renders, which the video job has already reconstructed (``--from-renders``, one view
+at a time; docs/lifting.md, "Six times the real windows"):
+
+    .venv/bin/python -m training.lifter.real_sequences --from-renders runs/contact/real_train --view 0 \
+        --out runs/temporal_real_jobs
+
 Per clip ``<trial>.npz``: the track (``pixels (F, 33, 2)``, ``visibility (F, 33)``, MediaPipe's ``world (F, 33, 3)``,
 ``seen (F,)``), the camera (``focal``, ``size``), the truth in camera space (``landmarks (F, 33, 3)``, ``keypoints
 (F, 96, 3)``) and its foot contacts (``contacts (F, 4)``, as ``training.lifter.temporal.foot_contacts`` labels the
