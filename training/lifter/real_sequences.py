@@ -164,11 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("runs/temporal_real"))
     parser.add_argument("--from-renders", type=Path, help="instead of rendering: the contact model's reconstructed "
-                                                          "renders of training clips (training.contact.renders)")
+                                                          "renders of training clips (training.contact.renders, "
+                                                          "as train-contact draws them; --split and --count do "
+                                                          "not apply)")
     parser.add_argument("--view", type=int, default=0, help="the view those renders were drawn in")
     args = parser.parse_args(argv)
     from core.bodymodel.library import load_body
-    from training.contact.data import clips
+    from training.contact.renders import chosen_clips
     from training.synth.generator import OpenBodyKit
 
     body, kit = load_body("open", "smplx", "", "neutral"), OpenBodyKit()
@@ -176,10 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in from_reconstructions(args.from_renders, args.view, args.mocap, body, kit, args.out):
             print(line, flush=True)
         return 0
-    paths = clips(args.mocap, args.split)
-    chosen = [paths[round(i)] for i in np.linspace(0, len(paths) - 1, min(args.count, len(paths)))]
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in chosen:
+    for path in chosen_clips(args.mocap, args.split, args.count):
         trial = f"{path.parent.name}/{path.stem}"
         target = args.out / f"{path.stem}.npz"
         if target.is_file():
