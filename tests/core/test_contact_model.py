@@ -190,3 +190,32 @@ def test_learned_contacts_hold_through_a_wandering_fit_where_the_rule_loses_them
     precision, recall = {k: v[0] / v[1] for k, v in totals.items()}, {k: v[0] / v[2] for k, v in totals.items()}
     assert precision["learned"] >= 0.85 and recall["learned"] >= 0.9, (precision, recall)
     assert recall["learned"] > recall["rule"] + 0.2, (precision, recall)
+
+
+def test_calibration_measures_how_a_fit_follows_the_ankles_and_the_distance():
+    """``training.contact.data calibrate``'s measure: a fit that is the truth follows the ankles' bend exactly and
+    has no distance error; one with noisy joint angles and a jittering distance shows both."""
+    sys.path.insert(0, str(ROOT))
+    from training.contact.data import FitErrors, FitNoise, ankle_bends, noisy_fit
+
+    body = load_body("open", "smplx", "", "neutral")
+    frames = 60
+    poses = np.zeros((frames, len(body.parents), 3))
+    poses[:, [7, 8], 0] = 0.4 * np.sin(np.linspace(0, 4 * np.pi, frames))[:, None]  # the ankles bend and stretch
+    poses = poses.reshape(frames, -1)
+    trans = np.tile([0.0, 0.0, 4.0], (frames, 1))
+    bends = ankle_bends(body, None, poses, trans)
+    assert np.ptp(bends, axis=0) == pytest.approx(np.degrees(0.8), abs=2.0)  # the bend's own swing, each side
+    pelvis = FootSkeleton.of(body, np.zeros(0)).rest[0]
+    valid = np.ones(frames, bool)
+    exact, noisy = FitErrors(), FitErrors()
+    rng = np.random.default_rng(0)
+    same = noisy_fit(poses, trans, pelvis, FitNoise(), 30.0, rng)
+    exact.add((poses, trans, None), (same["poses"], same["trans"], None), body, body, valid)
+    off = noisy_fit(poses, trans, pelvis, FitNoise(angle_slow_degrees=15.0, depth_jitter=0.01), 30.0, rng)
+    noisy.add((poses, trans, None), (off["poses"], off["trans"], None), body, body, valid)
+    first, second = exact.summary(), noisy.summary()
+    assert first["ankle_bend"]["correlation"] > 0.999 and first["ankle_bend"]["slope"] == pytest.approx(1.0, abs=0.01)
+    assert first["distance_error_m"]["spread"] < 1e-4
+    assert second["ankle_bend"]["correlation"] < 0.95 and second["ankle_bend"]["spread_degrees"] > 3.0
+    assert second["distance_error_m"]["frame_to_frame"] > 0.02  # 1 % of 4 m, frame to frame
