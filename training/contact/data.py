@@ -10,7 +10,7 @@ our rendered training clips show (``python -m training.contact.data calibrate`` 
 - the body leans towards or away from the camera by a fixed angle plus a slow drift (the floor then tilts);
 - nothing else: the 2D image of the fit follows its 3D, as the fit's own ``joints_2d`` do.
 
-The real fits' ankles are far worse than this: their bend follows the truth's with a correlation of about 0.4.
+The real fits' ankles are far worse than this: their bend follows the truth's with a correlation of 0.32.
 Simulating that too made the model worse on the rendered held-out clips (docs/grounding.md), so it is left out.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from core.bodymodel.library import load_body
 from core.bodymodel.model import BodyModel
 from core.estimators.keypoints.fit import Camera
 from core.grounding.contact_model import PER_POINT, FootEvidence, contact_features
@@ -236,11 +237,12 @@ class FitErrors:
 
 
 def calibrate(mocap: Path, renders: Path, seed: int = 0) -> dict:
-    """The kept reconstructions of rendered training clips (view 0) against their truth, next to the simulated fits
-    ``FitNoise.draw`` gives of the same clips from the same cameras (medians over clips; the ankles pooled)."""
+    """The kept reconstructions of rendered training clips (view 0, fitted on the open body's SMPL layout) against
+    their truth (rendered on its SMPL-X layout), next to the simulated fits ``FitNoise.draw`` gives of the same clips
+    from the same cameras, over the same frames (the distance: medians over clips; the ankles pooled)."""
     from .renders import seen
 
-    truth_body, fitted_body = load_body_pair()
+    truth_body, fitted_body = load_body("open", "smplx", "", "neutral"), load_body("open", "smpl", "", "neutral")
     real, simulated = FitErrors(), FitErrors()
     rng = np.random.default_rng(seed)
     pelvis = FootSkeleton.of(truth_body, np.zeros(0)).rest[0]
@@ -259,17 +261,10 @@ def calibrate(mocap: Path, renders: Path, seed: int = 0) -> dict:
         real.add(truth, (result["poses"][:count], result["trans"][:count], result["betas"]), truth_body,
                  fitted_body, valid)
         frames = noisy_fit(poses[:count], trans[:count], pelvis, FitNoise.draw(rng), sequence.fps, rng)
-        simulated.add(truth, (frames["poses"], frames["trans"], None), truth_body, truth_body, np.ones(count, bool))
+        simulated.add(truth, (frames["poses"], frames["trans"], None), truth_body, truth_body, valid)
     if not real.distance:
         raise SystemExit(f"No kept reconstructions of rendered training clips in {renders}.")
     return {"real_fits": real.summary(), "simulated_fits": simulated.summary()}
-
-
-def load_body_pair() -> tuple[BodyModel, BodyModel]:
-    """The open body as the clips are rendered (SMPL-X) and as the renders were fitted (SMPL)."""
-    from core.bodymodel.library import load_body
-
-    return load_body("open", "smplx", "", "neutral"), load_body("open", "smpl", "", "neutral")
 
 
 def main() -> int:
