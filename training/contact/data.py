@@ -138,6 +138,16 @@ def sample(sequence: Sequence, body: BodyModel, rng: np.random.Generator, noise:
     return Sample(contact_features(evidence), view.contacts.astype(np.float32), evidence)
 
 
+def kept_person(path: Path) -> dict:
+    """A kept reconstruction of a rendered clip (``training.contact.renders``): the clip's person, the one seen
+    longest where the landmark stage also saw somebody in the background."""
+    with np.load(path) as data:
+        result = {key: data[key] for key in data.files}
+    if "person_keys" in result:
+        result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
+    return result
+
+
 def real_samples(folder: Path, mocap: Path, truth_body: BodyModel, fitted_body: BodyModel) -> list[Sample]:
     """The kept reconstructions of rendered clips (``training.contact.renders``) read by grounding, labelled with
     their clips' truth contacts."""
@@ -147,11 +157,7 @@ def real_samples(folder: Path, mocap: Path, truth_body: BodyModel, fitted_body: 
     for path in sorted(folder.glob("*_*_*.npz")):
         stem, size = path.stem.rsplit("_", 1)
         trial = f"{stem[:3]}/{stem[4:]}"
-        with np.load(path) as data:
-            result = {key: data[key] for key in data.files}
-        if "person_keys" in result:  # the landmark stage also saw somebody in the background: the clip's person is
-            # the one seen longest
-            result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
+        result = kept_person(path)
         if "truth_contacts" in result:  # a view of the clip other than as recorded keeps its own
             labels, fps = result["truth_contacts"], float(result["mocap_framerate"])
         else:
@@ -248,9 +254,8 @@ def calibrate(mocap: Path, renders: Path, seed: int = 0) -> dict:
     pelvis = FootSkeleton.of(truth_body, np.zeros(0)).rest[0]
     for path in sorted(renders.glob("*_*_*.npz")):
         stem, size = path.stem.rsplit("_", 1)
-        with np.load(path) as data:
-            result = {key: data[key] for key in data.files}
-        if "person_keys" in result or "truth_contacts" in result:  # another person seen, or another view
+        result = kept_person(path)
+        if "truth_contacts" in result:  # another view: its truth is drawn, not recorded
             continue
         sequence, _, poses, trans = seen(mocap, f"{stem[:3]}/{stem[4:]}", truth_body, int(size))
         count = min(len(poses), len(result["poses"]))

@@ -85,7 +85,7 @@ def from_reconstructions(folder: Path, view: int, mocap: Path, body, kit, out: P
     """The contact model's rendered training clips (``training.contact.renders --view <view> --count <count> --seed
     <seed>`` into ``folder``) as real windows: the landmarks the video job kept of each clip, next to the truth that
     view rendered. Written to ``out`` as ``view<view>_<trial>.npz`` in this module's layout; one line per clip."""
-    from core.pipeline.results import split_people
+    from training.contact.data import kept_person
     from training.contact.renders import chosen_clips, view_rng, viewed
 
     out.mkdir(parents=True, exist_ok=True)
@@ -96,10 +96,7 @@ def from_reconstructions(folder: Path, view: int, mocap: Path, body, kit, out: P
         if not kept:
             lines.append(f"{trial}: not rendered in {folder}")
             continue
-        with np.load(kept[0]) as data:
-            result = {key: data[key] for key in data.files}
-        if "person_keys" in result:  # somebody else was seen too: the clip's person is the one seen longest
-            result = max(split_people(result), key=lambda person: int((person["confidence"] > 0).sum()))
+        result = kept_person(kept[0])
         size = int(kept[0].stem.rsplit("_", 1)[1])
         sequence, camera, poses, trans = viewed(mocap, trial, body, size, view, view_rng(seed, view, index))
         focal = float(result["camera_intrinsics"][0, 0])
