@@ -219,3 +219,30 @@ def test_calibration_measures_how_a_fit_follows_the_ankles_and_the_distance():
     assert first["distance_error_m"]["spread"] < 1e-4
     assert second["ankle_bend"]["correlation"] < 0.95 and second["ankle_bend"]["spread_degrees"] > 3.0
     assert second["distance_error_m"]["frame_to_frame"] > 0.02  # 1 % of 4 m, frame to frame
+
+
+def test_more_clips_for_the_contact_model_keep_out_held_out_trials_and_stand_on_the_floor(tmp_path):
+    """``training.contact.data.motion_sequences`` (``train --motion``): of the lifter's motion file it takes the
+    clips from ``extra/`` of the training split, never a CC_Base clip (read from its BVH instead), a validation
+    trial or a held-out one; each stands on the floor with its truth contacts. A clip standing still: every heel and
+    toe planted, the soles at the floor."""
+    sys.path.insert(0, str(ROOT))
+    from training.contact.data import motion_sequences
+
+    body = load_body("open", "smplx", "", "neutral")
+    frames = 40
+    pelvis = np.tile([0.3, 1.7, -0.2], (frames, 1)).astype(np.float32)  # anywhere: the floor is found under it
+    still = np.zeros((frames, 22, 3), np.float32)
+    clips = [("001_01", "01_01", "train"), ("src/60/60_01", "60_01", "train"), ("src/60/60_02", "60_02", "validation"),
+             ("src/05/05_03", "05_03", "train")]
+    arrays = {f"c{i}_{key}": value for i in range(len(clips)) for key, value in (("poses", still), ("pelvis", pelvis))}
+    np.savez(tmp_path / "motion.npz", **arrays, names=np.array([c[0] for c in clips]),
+             trials=np.array([c[1] for c in clips]), splits=np.array([c[2] for c in clips]))
+    sequences = motion_sequences(tmp_path / "motion.npz", body, {"05_03"})
+    assert [s.name for s in sequences] == ["src/60/60_01"]
+    sequence = sequences[0]
+    assert sequence.poses.shape == (frames, len(body.parents) * 3) and sequence.fps == 30.0
+    assert sequence.contacts.all()
+    skeleton = FootSkeleton.of(body, np.zeros(0))
+    points = skeleton.contact_points(skeleton.pose(sequence.poses.astype(np.float64), sequence.trans))
+    assert (points[..., 1] - skeleton.sole).min() == pytest.approx(0.0, abs=1e-6)  # the lowest sole on Y = 0

@@ -34,7 +34,7 @@ from core.pipeline.results import split_people
 from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from training.synth.mocap_sources import trial_id
 from training.synth.poses import apply_heading, mirror_poses, split_of
-from training.synth.sequences import Sequence, clip_sequence, in_camera, static_camera
+from training.synth.sequences import Sequence, clip_sequence, in_camera, on_floor, static_camera
 
 MIRROR_POINTS = [2, 3, 0, 1]  # left heel, left toe, right heel, right toe -> their mirror images
 
@@ -196,6 +196,16 @@ def load_sequences(paths: list[Path], body: BodyModel, cache: Path | None = None
                        f"{s.name}_fps": np.float32(s.fps)}
         np.savez(cache, **arrays)
     return sequences
+
+
+def motion_sequences(path: Path, body: BodyModel, held_out: set[str]) -> list[Sequence]:
+    """The clips of ``training.lifter.motion``'s file (every readable clip of the motion-capture folder, ``extra/``
+    included, at 30 fps) that are neither CC_Base clips (``clips`` reads those from their BVH) nor of the pose bank's
+    validation split, nor of a trial in ``held_out``, on the open body and the floor."""
+    from training.lifter.motion import RATE, load
+
+    return [on_floor(entry["name"], entry["poses"], entry["pelvis"], RATE, body) for entry in load(path)
+            if "/" in entry["name"] and entry["split"] == "train" and entry["trial"] not in held_out]
 
 
 LEGS = ((4, 7, 0, 1), (5, 8, 2, 3))  # knee, ankle, heel point, toe point: left, right

@@ -5,7 +5,9 @@ fits, and write it with its training record.
 
 Clips are split by trial as the pose bank splits them (``training.synth.poses.split_of``); the held-out trials give
 the validation figures, measured with the numpy network the extension runs and the same hysteresis, against the
-height-and-speed rule on the same views.
+height-and-speed rule on the same views. ``--motion runs/lifter_motion.npz`` adds the clips of ``extra/`` (the
+training split, as ``training.lifter.motion`` retargeted them); measured, they do not help (docs/grounding.md), so
+``train-contact`` leaves them out.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from torch import nn
 from core.bodymodel.library import load_body
 from core.grounding.contact_model import FEATURES, ContactModel
 from core.grounding.ground import found_contacts
+from training.synth.mocap_sources import trial_id
 
-from .data import MIRROR_POINTS, clips, load_sequences, mirrored_features, real_samples, sample
+from .data import MIRROR_POINTS, clips, load_sequences, mirrored_features, motion_sequences, real_samples, sample
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python3 tools/dev.py train-contact"
@@ -91,6 +94,9 @@ def main() -> int:
     parser.add_argument("--views", type=int, default=24, help="views of each training clip at each speed")
     parser.add_argument("--speeds", type=float, nargs="+", default=[1.0],
                         help="playback speeds of the clips (0.5: twice as slow; the files are at 60 fps)")
+    parser.add_argument("--motion", type=Path, help="training.lifter.motion's file: its clips from extra/ (the "
+                                                    "pose bank's training split) join the CC_Base clips at speed 1")
+    parser.add_argument("--motion-views", type=int, default=2, help="views of each --motion clip")
     parser.add_argument("--real", type=Path, nargs="+", default=[],
                         help="folders of kept reconstructions of rendered training clips (training.contact.renders; "
                              "one folder per view)")
@@ -114,6 +120,10 @@ def main() -> int:
     for speed in args.speeds:
         train = load_sequences(train_paths, body, args.cache / f"sequences_train_{speed:g}.npz", speed)
         samples += views(train, body, args.views, rng)
+    extra = []
+    if args.motion is not None:
+        extra = motion_sequences(args.motion, body, {trial_id(*p.stem.split("_")[:2]) for p in held_paths})
+        samples += views(extra, body, args.motion_views, rng)
     held = load_sequences(held_paths, body, args.cache / "sequences_validation_1.npz")
     validation = views(held, body, 8, np.random.default_rng(args.seed + 1))
     fitted = load_body("open", "smpl", "", "neutral")
@@ -123,7 +133,8 @@ def main() -> int:
     if any(item.name in held_stems for item in real):
         raise SystemExit("--real holds renders of held-out clips")
     print(f"{len(samples)} training views ({sum(len(s.labels) for s in samples)} frames) of {len(train_paths)} "
-          f"clips at speeds {args.speeds}, {len(real)} rendered clips, {len(validation)} held-out views of "
+          f"clips at speeds {args.speeds} and {len(extra)} more at 1, {len(real)} rendered clips, "
+          f"{len(validation)} held-out views of "
           f"{len(held)} clips, {time.time() - started:.0f} s", flush=True)
 
     stacked = np.concatenate([s.features[s.features[:, -1] > 0] for s in samples])
@@ -174,6 +185,7 @@ def main() -> int:
               "steps": args.steps, "batch": args.batch, "window": args.window, "seed": args.seed,
               "data": {"clips": [p.stem for p in train_paths], "views_per_clip": args.views, "speeds": args.speeds,
                        "frames": int(sum(len(s.labels) for s in samples)), "source": "../shared/mocap/bvh (CC_Base)",
+                       "more_clips": [s.name for s in extra], "more_views_per_clip": args.motion_views if extra else 0,
                        "fit_noise": "training.contact.data.FitNoise.draw",
                        "rendered_clips": sorted(item.name for item in real),
                        "rendered_views": [folder.name for folder in args.real],

@@ -73,16 +73,24 @@ def clip_sequence(path: Path, model: BodyModel, rate: float = 30.0, seconds: flo
         frames = frames[jumps[0] + 1:]
     rig = retarget.open_rig(model)
     local = retarget.solve(rig, retarget.clip_frames(motion, rig, frames))
-    poses = np.zeros((len(frames), len(model.parents), 3))
-    poses[:, : local.shape[1]] = matrix_to_axis_angle(local)
     positions, _ = forward_kinematics(motion, frames)
     hips = positions[:, motion.names.index(HIPS)]
-    skeleton = FootSkeleton.of(model, np.zeros(0))
-    rest = skeleton.rest
+    rest = FootSkeleton.of(model, np.zeros(0)).rest
     hips_height = np.median(hips[:, 1])
     leg_ratio = (rest[0, 1] - rest[7, 1]) / hips_height  # open body's pelvis height over the clip's, standing
-    trans = np.column_stack([hips[:, 0] * leg_ratio, hips[:, 1] * leg_ratio, hips[:, 2] * leg_ratio]) - rest[0]
-    points = skeleton.contact_points(skeleton.pose(poses.reshape(len(frames), -1), trans))
+    return on_floor(path.stem, matrix_to_axis_angle(local), hips * leg_ratio, fps, model)
+
+
+def on_floor(name: str, poses: np.ndarray, pelvis: np.ndarray, fps: float, model: BodyModel) -> Sequence:
+    """A clip's body ``poses (F, J, 3)`` (J up to the body's joints, the rest zero) and ``pelvis (F, 3)`` path in its
+    world (Y up) set on the floor by its planted soles, with its truth contacts."""
+    frames = len(poses)
+    skeleton = FootSkeleton.of(model, np.zeros(0))
+    full = np.zeros((frames, len(model.parents), 3))
+    full[:, : poses.shape[1]] = poses
+    poses = full
+    trans = np.asarray(pelvis, np.float64) - skeleton.rest[0]
+    points = skeleton.contact_points(skeleton.pose(poses.reshape(frames, -1), trans))
     lowest = (points[..., 1] - skeleton.sole).min(axis=1)
     trans[:, 1] -= np.percentile(lowest, 5)
     points[..., 1] -= np.percentile(lowest, 5)
@@ -91,7 +99,7 @@ def clip_sequence(path: Path, model: BodyModel, rate: float = 30.0, seconds: flo
     along[1:] = np.linalg.norm(np.diff(points[..., [0, 2]], axis=0), axis=-1) * fps
     along[0] = along[1]
     contacts = (heights < CONTACT_HEIGHT_M) & (along < CONTACT_SPEED_M_S)
-    return Sequence(path.stem, poses.reshape(len(frames), -1).astype(np.float32), trans, contacts, fps)
+    return Sequence(name, poses.reshape(frames, -1).astype(np.float32), trans, contacts, fps)
 
 
 def static_camera(sequence: Sequence, model: BodyModel, width: int = 640, height: int = 360, fov_degrees: float = 55.0,
