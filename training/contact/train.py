@@ -134,8 +134,7 @@ def main() -> int:
         raise SystemExit("--real holds renders of held-out clips")
     print(f"{len(samples)} training views ({sum(len(s.labels) for s in samples)} frames) of {len(train_paths)} "
           f"clips at speeds {args.speeds} and {len(extra)} more at 1, {len(real)} rendered clips, "
-          f"{len(validation)} held-out views of "
-          f"{len(held)} clips, {time.time() - started:.0f} s", flush=True)
+          f"{len(validation)} held-out views of {len(held)} clips, {time.time() - started:.0f} s", flush=True)
 
     stacked = np.concatenate([s.features[s.features[:, -1] > 0] for s in samples])
     mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-3

@@ -3,7 +3,8 @@ measuring grounding (floor, world trajectory, foot contact, foot lock).
 
 A CC_Base BVH clip is retargeted frame by frame with the pose bank's IK (``retarget.solve``), its pelvis
 follows the clip's hips (the horizontal path scaled by the legs' length ratio, so that strides fit the open
-body's legs), and the body is set on the floor (Y = 0) by its planted soles. Truth contacts: a heel or toe
+body's legs), and the body is set on the floor (Y = 0) by its planted soles (``on_floor``, which also takes the
+clips ``training.lifter.motion`` retargeted from every other source). Truth contacts: a heel or toe
 within ``CONTACT_HEIGHT_M`` of its planted height (as ``core.grounding.contact.planted_heights`` has it: the
 retargeted feet are not always level) moving slower than ``CONTACT_SPEED_M_S`` along the floor.
 """
@@ -86,11 +87,11 @@ def on_floor(name: str, poses: np.ndarray, pelvis: np.ndarray, fps: float, model
     world (Y up) set on the floor by its planted soles, with its truth contacts."""
     frames = len(poses)
     skeleton = FootSkeleton.of(model, np.zeros(0))
-    full = np.zeros((frames, len(model.parents), 3))
-    full[:, : poses.shape[1]] = poses
-    poses = full
+    every = np.zeros((frames, len(model.parents), 3))
+    every[:, : poses.shape[1]] = poses
+    every = every.reshape(frames, -1)
     trans = np.asarray(pelvis, np.float64) - skeleton.rest[0]
-    points = skeleton.contact_points(skeleton.pose(poses.reshape(frames, -1), trans))
+    points = skeleton.contact_points(skeleton.pose(every, trans))
     lowest = (points[..., 1] - skeleton.sole).min(axis=1)
     trans[:, 1] -= np.percentile(lowest, 5)
     points[..., 1] -= np.percentile(lowest, 5)
@@ -99,7 +100,7 @@ def on_floor(name: str, poses: np.ndarray, pelvis: np.ndarray, fps: float, model
     along[1:] = np.linalg.norm(np.diff(points[..., [0, 2]], axis=0), axis=-1) * fps
     along[0] = along[1]
     contacts = (heights < CONTACT_HEIGHT_M) & (along < CONTACT_SPEED_M_S)
-    return Sequence(name, poses.reshape(frames, -1).astype(np.float32), trans, contacts, fps)
+    return Sequence(name, every.astype(np.float32), trans, contacts, fps)
 
 
 def static_camera(sequence: Sequence, model: BodyModel, width: int = 640, height: int = 360, fov_degrees: float = 55.0,
